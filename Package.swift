@@ -1,0 +1,97 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "videogate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "videogate", targets: ["videogate"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(name: "VideogateDomain"),
+        .target(
+            name: "VideogateStorage",
+            dependencies: [
+                "VideogateDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "VideogateProviders",
+            dependencies: [
+                "VideogateDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "VideogateAPI",
+            dependencies: [
+                "VideogateDomain", "VideogateStorage", "VideogateProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "VideogateWorker",
+            dependencies: [
+                "VideogateDomain", "VideogateStorage", "VideogateProviders",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "VideogateApp",
+            dependencies: [
+                "VideogateDomain", "VideogateStorage", "VideogateProviders", "VideogateAPI", "VideogateWorker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "videogate",
+            dependencies: [
+                "VideogateApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VideogateDomainTests", dependencies: ["VideogateDomain"]),
+        .testTarget(name: "VideogateProvidersTests", dependencies: ["VideogateProviders", "VideogateDomain"]),
+        .testTarget(
+            name: "VideogateStorageTests",
+            dependencies: ["VideogateStorage", "VideogateDomain"]
+        ),
+        .testTarget(
+            name: "VideogateAPITests",
+            dependencies: [
+                "VideogateApp", "VideogateAPI", "VideogateStorage", "VideogateDomain", "VideogateWorker", "VideogateProviders",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "VideogateDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,136 @@
+import Foundation
+import VideogateDomain
+
+/// Everything videogate keeps in its database, behind one protocol with a SQLite and (later) a
+/// PostgreSQL implementation. Every method is one transaction: what must change together
+/// (a job and its hold, a final state and its capture or release) changes in one call.
+public protocol GatewayStore: Sendable {
+    /// Creates or upgrades the schema. Safe to call from several processes at once.
+    func migrate() async throws
+    /// Throws when the database cannot be reached.
+    func ping() async throws
+    /// Closes connections; the store is unusable afterwards.
+    func close() async throws
+
+    // MARK: Accounts and keys
+
+    /// Stores a new account with zero balances.
+    func createAccount(_ account: Account) async throws
+    func account(id: String) async throws -> Account?
+    /// Whether any account exists (first-start bootstrap).
+    func hasAccounts() async throws -> Bool
+    /// Changes plan and/or daily limit; nil when the account does not exist.
+    func updateAccount(id: String, plan: Plan?, dailyLimit: Int?) async throws -> Account?
+    /// Replaces the webhook secret; nil when the account does not exist.
+    func rotateWebhookSecret(accountID: String, secret: String) async throws -> Account?
+    /// Stores a new key (its hash only).
+    func createKey(_ key: APIKey) async throws
+    /// The unrevoked key with this SHA-256 hash and its account, or nil.
+    func authenticate(keyHash: String) async throws -> (key: APIKey, account: Account)?
+    /// Revokes a key; false when there is no such key.
+    func revokeKey(id: String, at: Date) async throws -> Bool
+
+    // MARK: Ledger
+
+    /// Balances of both environments (zero where nothing was ever granted).
+    func balances(accountID: String) async throws -> [KeyEnvironment: Balance]
+    /// Adds (or, negative, removes) credits. Throws `StoreError.wouldGoBelowHeld` when removal
+    /// would leave less than is held, `StoreError.notFound` for an unknown account.
+    func grant(accountID: String, environment: KeyEnvironment, amount: Int, reason: String?, at: Date) async throws -> Balance
+    /// Ledger entries, newest first, before the entry id `before` when given.
+    func ledger(accountID: String, limit: Int, before: String?) async throws -> [LedgerEntry]
+
+    // MARK: Quota
+
+    /// A key's use of its daily limit, without counting anything.
+    func quota(keyID: String, limit: Int, at: Date) async throws -> QuotaStatus
+
+    // MARK: Jobs
+
+    /// Runs the whole submission decision of `POST /v1/video` in one transaction.
+    func submit(_ command: SubmitCommand) async throws -> SubmitOutcome
+    /// A job of an account (nil when it is absent or another account's).
+    func job(id: String, accountID: String) async throws -> Job?
+    /// A job by id whatever its account (workers, admin, signed file URLs).
+    func job(id: String) async throws -> Job?
+    /// Jobs newest first: of one account or all (`accountID` nil), optionally of one status,
+    /// with ids below `before` when given.
+    func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job]
+
+    // MARK: Queue
+
+    /// Leases up to `limit` unfinished jobs that are due (next attempt or deadline reached) and not
+    /// leased by a live worker, to `owner` until `leaseUntil`. A job whose lease ran out is due again.
+    func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job]
+    /// Extends a lease still held by `owner`; false when the lease was lost.
+    func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool
+    /// Gives up a lease without changing the job (shutdown): it is due again at once.
+    func releaseLease(jobID: String, owner: String) async throws
+    /// Stores a decided transition and its ledger effect in one transaction and frees the lease,
+    /// only while `owner` still holds the lease and the job is unfinished. False otherwise
+    /// (nothing changed: the job was finished or taken over by someone else).
+    func apply(_ transition: JobTransition, owner: String, at: Date) async throws -> Bool
+
+    // MARK: Housekeeping
+
+    /// Completed jobs whose results expired and are not yet deleted.
+    func expiredResults(now: Date, limit: Int) async throws -> [Job]
+    /// Records that a job's result files are gone.
+    func markResultDeleted(jobID: String) async throws
+    /// Removes idempotency records and quota counts that no longer matter.
+    func purge(now: Date) async throws
+    /// Figures for `/metrics`.
+    func stats(now: Date) async throws -> StoreStats
+}
+
+/// What `submit` decides on.
+public struct SubmitCommand: Sendable {
+    public var key: APIKey
+    public var account: Account
+    /// The optional `Idempotency-Key` and the SHA-256 of the request body.
+    public var idempotencyKey: String?
+    public var requestHash: String
+    /// The validated job, or the first failed body check (which still counts against the limit).
+    public var validation: Result<Job, GatewayError>
+    public var now: Date
+
+    public init(key: APIKey, account: Account, idempotencyKey: String?, requestHash: String, validation: Result<Job, GatewayError>, now: Date) {
+        self.key = key
+        self.account = account
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.validation = validation
+        self.now = now
+    }
+}
+
+/// What `submit` decided.
+public enum SubmitOutcome: Sendable {
+    /// The job and its hold are stored.
+    case created(Job, QuotaStatus)
+    /// The same idempotency key and body were seen within 24 h: the job created then.
+    case replayed(Job, QuotaStatus)
+    /// Refused; the quota status is what the rate-limit headers show.
+    case refused(GatewayError, QuotaStatus)
+}
+
+/// Figures the store reports for metrics.
+public struct StoreStats: Sendable, Equatable {
+    public var jobsByStatus: [JobStatus: Int]
+    /// Unfinished jobs that are due now.
+    public var queueDepth: Int
+    /// Credits held, per environment.
+    public var heldCredits: [KeyEnvironment: Int]
+    public init(jobsByStatus: [JobStatus: Int], queueDepth: Int, heldCredits: [KeyEnvironment: Int]) {
+        self.jobsByStatus = jobsByStatus
+        self.queueDepth = queueDepth
+        self.heldCredits = heldCredits
+    }
+}
+
+/// Failures a store reports as such (everything else is a database error).
+public enum StoreError: Error, Sendable, Equatable {
+    case notFound
+    case wouldGoBelowHeld(Balance)
+    case duplicate
+}
