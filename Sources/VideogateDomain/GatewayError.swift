@@ -44,7 +44,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let methodNotAllowed = Code("method_not_allowed", 405)
         public static let expired = Code("expired", 410)
         public static let invalidSignature = Code("invalid_signature", 403)
-        public static let conflict = Code("conflict", 409)
+        public static let rangeNotSatisfiable = Code("range_not_satisfiable", 416)
         // Operations
         public static let notReady = Code("not_ready", 503)
         public static let internalError = Code("internal_error", 500)
@@ -59,7 +59,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
             .invalidJSON, .missingPrompt, .promptTooLong, .invalidModel, .invalidMode, .missingImage, .invalidImage,
             .invalidAspectRatio, .invalidDuration, .invalidWebhookURL, .invalidMetadata, .invalidIdempotencyKey,
             .invalidParameter, .modelUnavailable, .insufficientCredits, .idempotencyConflict, .notFound, .methodNotAllowed,
-            .expired, .invalidSignature, .conflict, .notReady, .internalError,
+            .expired, .invalidSignature, .rangeNotSatisfiable, .notReady, .internalError,
         ]
     }
 

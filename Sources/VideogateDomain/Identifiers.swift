@@ -19,8 +19,16 @@ public enum Identifier {
             bytes[index] = alphabet[Int(time & 31)]
             time >>= 5
         }
-        for index in 10..<26 {
-            bytes[index] = alphabet[Int(generator.next() & 31)]
+        // 80 random bits from two draws (each draw of the system generator is a syscall).
+        var high = generator.next()
+        var low = generator.next()
+        for index in 10..<22 {
+            bytes[index] = alphabet[Int(high & 31)]
+            high >>= 5
+        }
+        for index in 22..<26 {
+            bytes[index] = alphabet[Int(low & 31)]
+            low >>= 5
         }
         return prefix + "_" + String(decoding: bytes, as: UTF8.self)
     }

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import VideogateDomain
+import VideogateStorage
+
+/// Settings of the HTTP layer.
+public struct APIConfiguration: Sendable {
+    /// Base of `video_url` and other links, without a trailing slash.
+    public var publicURL: String
+    /// How long a result stays downloadable after completion.
+    public var videoTTL: TimeInterval
+    /// A job unfinished this long after submission ends in `error` / `timeout`.
+    public var jobTimeout: TimeInterval
+    /// Request body limit in bytes.
+    public var maxBodyBytes: Int
+    /// Minimum seconds between polls of one job (0 lifts the throttle), and the burst allowed above it.
+    public var pollInterval: TimeInterval
+    public var pollBurst: Int
+    /// Bearer token of `/admin`.
+    public var adminToken: String
+
+    public init(
+        publicURL: String, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,
+        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String
+    ) {
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.videoTTL = videoTTL
+        self.jobTimeout = jobTimeout
+        self.maxBodyBytes = maxBodyBytes
+        self.pollInterval = pollInterval
+        self.pollBurst = pollBurst
+        self.adminToken = adminToken
+    }
+}
+
+/// Everything the routes use, built once by the application and shared by all requests.
+public struct GatewayServices: Sendable {
+    public var store: any GatewayStore
+    public var blobs: any BlobStore
+    public var catalog: Catalog
+    public var outbound: OutboundPolicy
+    public var signer: URLSigner
+    public var clock: any WallClock
+    /// Providers with credentials: live jobs of other providers' models are refused with 503.
+    public var liveProviders: Set<ProviderKind>
+    public var configuration: APIConfiguration
+    public var metrics: HTTPMetrics
+    let throttle: PollThrottle
+
+    public init(
+        store: any GatewayStore, blobs: any BlobStore, catalog: Catalog, outbound: OutboundPolicy, signer: URLSigner,
+        clock: any WallClock = SystemWallClock(), liveProviders: Set<ProviderKind>, configuration: APIConfiguration, metrics: HTTPMetrics
+    ) {
+        self.store = store
+        self.blobs = blobs
+        self.catalog = catalog
+        self.outbound = outbound
+        self.signer = signer
+        self.clock = clock
+        self.liveProviders = liveProviders
+        self.configuration = configuration
+        self.metrics = metrics
+        self.throttle = PollThrottle(interval: configuration.pollInterval, burst: configuration.pollBurst)
+    }
+
+    /// Whether a model can run for keys of an environment.
+    public func isAvailable(_ model: VideoModel, for environment: KeyEnvironment) -> Bool {
+        environment == .test || liveProviders.contains(model.provider)
+    }
+
+    var validator: SubmissionValidator { SubmissionValidator(catalog: catalog, outbound: outbound) }
+}

@@ -1,0 +1,67 @@
+import Hummingbird
+import VideogateDomain
+
+/// Which routes a process serves.
+public enum RouteSet: Sendable {
+    /// The public API, the admin API, result files and operations routes.
+    case api
+    /// Only `/healthz`, `/readyz`, `/metrics` (a `--role worker` process).
+    case operationsOnly
+}
+
+/// Builds the router: the one place that lists every route. Middleware order, outermost first:
+/// request id → metrics → errors, so that every answer, errors included, is counted and carries `X-Request-Id`.
+/// Returns the router and its route table (the table is what `/openapi.json` documents).
+public func buildRouter(
+    services: GatewayServices, operations: OperationsHooks, routes set: RouteSet = .api
+) -> (router: Router<AppRequestContext>, routes: RouteTable) {
+    let video = VideoRoutes(services: services)
+    let content = ContentRoutes(services: services)
+    let account = AccountRoutes(services: services)
+    let admin = AdminRoutes(services: services)
+    typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+    var list: [(HTTPRequest.Method, String, Handler)] = []
+    if set == .api {
+        list += [
+            (.post, "/v1/video", video.submit),
+            (.get, "/v1/video", video.list),
+            (.get, "/v1/video/:id", video.poll),
+            (.get, "/v1/video/:id/content", content.content),
+            (.get, "/v1/models", account.models),
+            (.get, "/v1/account", account.account),
+            (.get, "/files/:file_id", content.signedFile),
+            (.post, "/admin/accounts", admin.createAccount),
+            (.get, "/admin/accounts/:id", admin.getAccount),
+            (.patch, "/admin/accounts/:id", admin.updateAccount),
+            (.post, "/admin/accounts/:id/keys", admin.createKey),
+            (.delete, "/admin/keys/:key_id", admin.revokeKey),
+            (.post, "/admin/accounts/:id/credits", admin.addCredits),
+            (.get, "/admin/accounts/:id/ledger", admin.ledger),
+            (.post, "/admin/accounts/:id/webhook-secret", admin.rotateWebhookSecret),
+            (.get, "/admin/jobs", admin.jobs),
+        ]
+    }
+    var table = RouteTable()
+    for (method, path, _) in list { table.add(method, path) }
+    for (method, path) in [(HTTPRequest.Method.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/openapi.json")] {
+        table.add(method, path)
+    }
+    let document = OpenAPIDocument.json(routes: table)
+    let ops = OperationsRoutes(services: services, operations: operations, openAPI: ByteBuffer(bytes: document))
+    list += [
+        (.get, "/healthz", ops.health),
+        (.get, "/readyz", ops.ready),
+        (.get, "/metrics", ops.metrics),
+        (.get, "/openapi.json", ops.openAPIDocument),
+    ]
+
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: services.metrics))
+    router.add(middleware: ErrorMiddleware(routes: table))
+    for (method, path, handler) in list {
+        router.on(RouterPath(path), method: method) { request, context in try await handler(request, context) }
+    }
+    return (router, table)
+}
+

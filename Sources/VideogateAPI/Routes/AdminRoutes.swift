@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import VideogateDomain
+
+/// The operator's HTTP API under `/admin` (Bearer admin token).
+struct AdminRoutes: Sendable {
+    let services: GatewayServices
+    var actions: AdminActions { AdminActions(store: services.store, clock: services.clock) }
+
+    func createAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try services.authenticateAdmin(request)
+        let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes).object
+        let plan = try Self.plan(body) ?? .free
+        let account = try await actions.createAccount(name: try body.string("name") ?? "", plan: plan, dailyLimit: try body.integer("daily_limit"))
+        return try await accountResponse(account)
+    }
+
+    func getAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try services.authenticateAdmin(request)
+        guard let account = try await services.store.account(id: context.parameters.get("id") ?? "") else { throw AdminActions.noAccount }
+        return try await accountResponse(account)
+    }
+
+    func updateAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try services.authenticateAdmin(request)
+        let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes).object
+        let account = try await actions.updateAccount(
+            id: context.parameters.get("id") ?? "", plan: try Self.plan(body), dailyLimit: try body.integer("daily_limit"))
+        return try await accountResponse(account)
+    }
+
+    func createKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try services.authenticateAdmin(request)
+        let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes).object
+        let (key, secret) = try await actions.createKey(
+            accountID: context.parameters.get("id") ?? "", environment: try Self.environment(body), name: try body.string("name"))
+        return JSONResponse.make(AdminKeyCreated(key: secret, keyID: key.id, environment: key.environment.rawValue, accountID: key.accountID))
+    }
+
+    struct Revoked: Encodable {
+        let success = true
+        let keyID: String
+        let revoked = true
+        enum CodingKeys: String, CodingKey {
+            case success, revoked
+            case keyID = "key_id"
+        }
+    }
+
+    func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try services.authenticateAdmin(request)
+        let id = context.parameters.get("key_id") ?? ""
+        try await actions.revokeKey(id: id)
+        return JSONResponse.make(Revoked(keyID: id))
+    }
+
+    struct Balances: Encodable {
+        let success = true
+        let accountID: String
+        let balances: [String: BalanceView]
+        enum CodingKeys: String, CodingKey {
+            case success, balances
+            case accountID = "account_id"
+        }
+    }
+
+    func addCredits(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try services.authenticateAdmin(request)
+        let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes).object
+        guard let amount = try body.integer("amount") else {
+            throw GatewayError(.invalidParameter, "amount is required.", param: "amount")
+        }
+        let id = context.parameters.get("id") ?? ""
+        let balances = try await actions.addCredits(
+            accountID: id, environment: try Self.environment(body), amount: amount, reason: try body.string("reason"))
+        return JSONResponse.make(Balances(accountID: id, balances: balancesView(balances)))
+    }
+
+    func ledger(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try services.authenticateAdmin(request)
+        let id = context.parameters.get("id") ?? ""
+        guard try await services.store.account(id: id) != nil else { throw AdminActions.noAccount }
+        let page = try PageQuery(request, idPrefix: "led", defaultLimit: 100)
+        let entries = try await services.store.ledger(accountID: id, limit: page.limit + 1, before: page.after)
+        let items = entries.prefix(page.limit).map(AdminLedgerEntryView.init)
+        let hasMore = entries.count > page.limit
+        return JSONResponse.make(AdminList(data: Array(items), hasMore: hasMore, nextCursor: hasMore ? items.last?.id : nil))
+    }
+
+    func jobs(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try services.authenticateAdmin(request)
+        let page = try PageQuery(request, idPrefix: "req", defaultLimit: 50)
+        let query = request.uri.queryParameters
+        var status: JobStatus?
+        if let text = query["status"].map(String.init) {
+            guard let parsed = JobStatus(rawValue: text) else {
+                throw GatewayError(.invalidParameter, "status must be one of pending, processing, completed, error.", param: "status")
+            }
+            status = parsed
+        }
+        let account = query["account"].map(String.init)
+        let jobs = try await services.store.jobs(accountID: account, status: status, limit: page.limit + 1, before: page.after)
+        let items = jobs.prefix(page.limit).map(AdminJobView.init)
+        let hasMore = jobs.count > page.limit
+        return JSONResponse.make(AdminList(data: Array(items), hasMore: hasMore, nextCursor: hasMore ? items.last?.id : nil))
+    }
+
+    func rotateWebhookSecret(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try services.authenticateAdmin(request)
+        let account = try await actions.rotateWebhookSecret(accountID: context.parameters.get("id") ?? "")
+        return try await accountResponse(account)
+    }
+
+    private func accountResponse(_ account: Account) async throws -> Response {
+        let balances = try await services.store.balances(accountID: account.id)
+        return JSONResponse.make(AdminAccountEnvelope(account: AdminAccountView(account, balances: balances)))
+    }
+
+    static func plan(_ body: [String: JSONValue]) throws(GatewayError) -> Plan? {
+        guard let text = try body.string("plan") else { return nil }
+        guard let plan = Plan(rawValue: text) else {
+            throw GatewayError(.invalidParameter, "plan must be free, pro or enterprise.", param: "plan")
+        }
+        return plan
+    }
+
+    /// `environment`, default `test` (the safe one).
+    static func environment(_ body: [String: JSONValue]) throws(GatewayError) -> KeyEnvironment {
+        guard let text = try body.string("environment") else { return .test }
+        guard let environment = KeyEnvironment(rawValue: text) else {
+            throw GatewayError(.invalidParameter, "environment must be live or test.", param: "environment")
+        }
+        return environment
+    }
+}

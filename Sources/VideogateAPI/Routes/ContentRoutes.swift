@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import VideogateDomain
+import VideogateStorage
+
+/// The result files: `GET /v1/video/{id}/content` (Bearer key) and `GET /files/{file_id}` (signed URL),
+/// both with `Range`, `HEAD` (generated from GET) and `ETag` / `If-None-Match`.
+struct ContentRoutes: Sendable {
+    let services: GatewayServices
+
+    func content(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await services.withRateLimitHeaders(request) { principal, now in
+            let job = try await services.ownedJob(id: context.parameters.get("id") ?? "", principal: principal)
+            guard job.status == .completed, let result = job.result else {
+                throw GatewayError(.notFound, "The job has no video yet (status \(job.status.rawValue)).")
+            }
+            if job.resultDeleted || (job.expiresAt ?? now) <= now {
+                throw GatewayError(.expired, "The video of this job has expired and was deleted.")
+            }
+            return try await serve(key: result.videoKey, request: request, expired: false)
+        }
+    }
+
+    func signedFile(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let fileID = context.parameters.get("file_id") ?? ""
+        let query = request.uri.queryParameters
+        let now = services.clock.now()
+        switch services.signer.verify(
+            fileID: fileID, expires: query["expires"].map(String.init), signature: query["signature"].map(String.init), now: now)
+        {
+        case .invalid:
+            throw GatewayError(.invalidSignature, "The link is not valid: its signature does not match.")
+        case .expired:
+            throw GatewayError(.expired, "The link has expired.")
+        case .valid:
+            break
+        }
+        guard ResultKeys.jobID(ofFileID: fileID) != nil else {
+            throw GatewayError(.notFound, "No such file.")
+        }
+        return try await serve(key: fileID, request: request, expired: true)
+    }
+
+    /// Streams a stored object. A missing object behind a valid link has expired (410); a missing
+    /// object of a completed job behind the API has been lost (404).
+    private func serve(key: String, request: Request, expired: Bool) async throws -> Response {
+        guard let info = try await services.blobs.head(key: key) else {
+            if expired { throw GatewayError(.expired, "The file has expired and was deleted.") }
+            throw GatewayError(.notFound, "No such file.")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = info.contentType
+        headers[.eTag] = info.etag
+        headers[.acceptRanges] = "bytes"
+        headers[.cacheControl] = "private, max-age=3600"
+        headers[.lastModified] = HTTPDate.format(info.modifiedAt)
+        if let match = request.headers[.ifNoneMatch],
+            match == "*" || match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == info.etag })
+        {
+            return Response(status: .notModified, headers: headers)
+        }
+        var status = HTTPResponse.Status.ok
+        var range: ClosedRange<Int64>? = nil
+        switch ByteRangeRequest.parse(request.headers[.range], size: info.size) {
+        case .full:
+            break
+        case .partial(let requested):
+            // A Range with an If-Range that no longer matches gets the whole file.
+            if let ifRange = request.headers[.ifRange], ifRange != info.etag { break }
+            status = .partialContent
+            range = requested
+            headers[.contentRange] = "bytes \(requested.lowerBound)-\(requested.upperBound)/\(info.size)"
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(info.size)"
+            return GatewayError(.rangeNotSatisfiable, "The requested range is outside the file of \(info.size) bytes.").response(headers: headers)
+        }
+        let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? info.size
+        headers[.contentLength] = String(length)
+        let blobs = services.blobs
+        let readRange = range
+        let body = ResponseBody(contentLength: Int(length)) { writer in
+            for try await chunk in try await blobs.read(key: key, range: readRange) {
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+}
+
+/// IMF-fixdate for `Last-Modified`.
+enum HTTPDate {
+    static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}

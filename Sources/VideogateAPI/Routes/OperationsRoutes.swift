@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import VideogateDomain
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`: no authentication.
+struct OperationsRoutes: Sendable {
+    let services: GatewayServices
+    let operations: OperationsHooks
+    let openAPI: ByteBuffer
+
+    struct Status: Encodable {
+        let success = true
+        let status: String
+    }
+
+    func health(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONResponse.make(Status(status: "ok"))
+    }
+
+    /// 200 while the database and result storage answer, 503 `not_ready` otherwise.
+    func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
+        do {
+            try await services.store.ping()
+        } catch {
+            context.logger.warning("database not reachable", metadata: ["error": .string(String(describing: error))])
+            throw GatewayError(.notReady, "The database is not reachable.")
+        }
+        do {
+            try await services.blobs.ping()
+        } catch {
+            context.logger.warning("result storage not reachable", metadata: ["error": .string(String(describing: error))])
+            throw GatewayError(.notReady, "The result storage is not reachable.")
+        }
+        return JSONResponse.make(Status(status: "ready"))
+    }
+
+    func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let text = await operations.metricsText()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func openAPIDocument(_ request: Request, context: AppRequestContext) async throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: openAPI))
+    }
+}
+
+/// What the application hands the HTTP layer for `/metrics`.
+public struct OperationsHooks: Sendable {
+    /// The Prometheus text exposition of every metric of the process (refreshed gauges included).
+    public var metricsText: @Sendable () async -> String
+
+    public init(metricsText: @escaping @Sendable () async -> String) {
+        self.metricsText = metricsText
+    }
+}

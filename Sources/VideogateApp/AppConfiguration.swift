@@ -1,0 +1,117 @@
+import Foundation
+import VideogateDomain
+
+/// What a process runs.
+public enum ServerRole: String, Sendable, CaseIterable {
+    /// API and workers in one process (the embedded default).
+    case all
+    /// Only the HTTP API.
+    case api
+    /// Only the job workers, with `/healthz`, `/readyz`, `/metrics` on the port.
+    case worker
+}
+
+/// Every setting of a videogate process, read from `VIDEOGATE_*` variables (operations.md);
+/// command-line flags of the same meaning override fields after `fromEnvironment`.
+public struct AppConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var role = ServerRole.all
+    public var dataDirectory = URL(fileURLWithPath: "./data")
+    /// `sqlite:///path`; nil: `<data dir>/videogate.sqlite`.
+    public var databaseURL: String?
+    /// `file:///path`; nil: `<data dir>/videos`.
+    public var storageURL: String?
+    /// nil: `http://HOST:PORT`.
+    public var publicURL: String?
+    public var adminToken: String?
+    public var signingSecret: String?
+    public var videoTTL: TimeInterval = 86_400
+    public var jobTimeout: TimeInterval = 1_800
+    public var sandboxDelay: TimeInterval = 3
+    public var leaseDuration: TimeInterval = 30
+    public var workerConcurrency = 8
+    public var outboundAllowHosts: Set<String> = []
+    public var maxBodyBytes = 16 * 1024 * 1024
+    public var logFormat = LogFormat.text
+    public var logLevel = "info"
+    /// Minimum seconds between polls of one job; 0 lifts the throttle (benchmarks).
+    public var pollInterval: TimeInterval = 5
+    public var sqliteDurability = "normal"
+    /// A JSON file of catalog overrides: `{"sora-2": {"credits": 4000, "upstream_model": "..."}}`.
+    public var catalogFile: String?
+    /// Seconds between passes of the expired-results sweeper.
+    public var sweepInterval: TimeInterval = 60
+    /// Short side in pixels of sandbox renders (720: 1280x720 for 16:9).
+    public var sandboxShortSide = 720
+
+    public enum LogFormat: String, Sendable {
+        case text
+        case json
+    }
+
+    public init() {}
+
+    /// Reads the environment. Invalid values are errors naming the variable.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {
+        var config = AppConfiguration()
+        let reader = EnvironmentReader(environment)
+        config.host = reader.string("VIDEOGATE_HOST") ?? config.host
+        config.port = try reader.integer("VIDEOGATE_PORT", in: 0...65535) ?? config.port
+        if let dir = reader.string("VIDEOGATE_DATA_DIR") { config.dataDirectory = URL(fileURLWithPath: dir) }
+        config.databaseURL = reader.string("VIDEOGATE_DATABASE_URL")
+        config.storageURL = reader.string("VIDEOGATE_STORAGE_URL")
+        config.publicURL = reader.string("VIDEOGATE_PUBLIC_URL")
+        config.adminToken = reader.string("VIDEOGATE_ADMIN_TOKEN")
+        config.signingSecret = reader.string("VIDEOGATE_SIGNING_SECRET")
+        config.videoTTL = TimeInterval(try reader.integer("VIDEOGATE_VIDEO_TTL_SECONDS", in: 1...31_536_000) ?? 86_400)
+        config.jobTimeout = TimeInterval(try reader.integer("VIDEOGATE_JOB_TIMEOUT_SECONDS", in: 1...604_800) ?? 1_800)
+        config.sandboxDelay = Double(try reader.integer("VIDEOGATE_SANDBOX_DELAY_MS", in: 0...3_600_000) ?? 3_000) / 1000
+        config.leaseDuration = TimeInterval(try reader.integer("VIDEOGATE_JOB_LEASE_SECONDS", in: 1...3_600) ?? 30)
+        config.workerConcurrency = try reader.integer("VIDEOGATE_WORKER_CONCURRENCY", in: 1...1_024) ?? 8
+        if let hosts = reader.string("VIDEOGATE_OUTBOUND_ALLOW_HOSTS") {
+            config.outboundAllowHosts = Set(hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+        config.maxBodyBytes = try reader.integer("VIDEOGATE_MAX_BODY_BYTES", in: 1_024...1_073_741_824) ?? config.maxBodyBytes
+        if let format = reader.string("VIDEOGATE_LOG_FORMAT") {
+            guard let parsed = LogFormat(rawValue: format) else { throw ConfigurationError("VIDEOGATE_LOG_FORMAT must be text or json") }
+            config.logFormat = parsed
+        }
+        config.logLevel = reader.string("VIDEOGATE_LOG_LEVEL") ?? config.logLevel
+        config.pollInterval = TimeInterval(try reader.integer("VIDEOGATE_POLL_INTERVAL_SECONDS", in: 0...3_600) ?? 5)
+        if let durability = reader.string("VIDEOGATE_SQLITE_SYNCHRONOUS") {
+            guard ["normal", "full"].contains(durability) else { throw ConfigurationError("VIDEOGATE_SQLITE_SYNCHRONOUS must be normal or full") }
+            config.sqliteDurability = durability
+        }
+        config.catalogFile = reader.string("VIDEOGATE_CATALOG_FILE")
+        config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)
+        config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide
+        return config
+    }
+
+    var effectivePublicURL: String { publicURL ?? "http://\(host):\(port)" }
+}
+
+/// A setting that cannot be used; the message names it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+struct EnvironmentReader {
+    let environment: [String: String]
+    init(_ environment: [String: String]) { self.environment = environment }
+
+    func string(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return value
+    }
+}

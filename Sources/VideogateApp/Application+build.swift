@@ -1,0 +1,157 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import VideogateAPI
+import VideogateDomain
+import VideogateProviders
+import VideogateStorage
+import VideogateWorker
+
+/// A built videogate process: the Hummingbird application (a `Service` that also runs the
+/// workers and sweeper as its services, by role) and the parts tests look at.
+public struct Gateway: Sendable {
+    public let application: Application<RouterResponder<AppRequestContext>>
+    public let services: GatewayServices
+    public let routes: RouteTable
+    public let registry: PrometheusCollectorRegistry
+    /// Set on the first start: the demo account and its test key.
+    public let bootstrap: Bootstrap.Created?
+    /// Set when the admin token was generated on this start.
+    public let generatedAdminToken: String?
+}
+
+/// Builds a process from its configuration: opens and migrates the store, runs the first-start
+/// bootstrap, picks providers and storage, and assembles router, workers and sweeper for the role.
+/// This is the only place that wires modules together.
+public func buildGateway(
+    _ config: AppConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> Gateway {
+    try FileManager.default.createDirectory(at: config.dataDirectory, withIntermediateDirectories: true)
+    let store = try openStore(config)
+    try await store.migrate()
+    let blobs = try openBlobStore(config)
+    let catalog = try loadCatalog(config)
+    let adminToken = try Secrets.load(configured: config.adminToken, file: "admin_token", in: config.dataDirectory)
+    let signingSecret = try Secrets.load(configured: config.signingSecret, file: "signing_secret", in: config.dataDirectory)
+    let created = config.role == .worker ? nil : try await Bootstrap.run(store: store, clock: clock)
+    let factory = PrometheusMetricsFactory(registry: registry)
+
+    let services = GatewayServices(
+        store: store, blobs: blobs, catalog: catalog, outbound: OutboundPolicy(allowedHosts: config.outboundAllowHosts),
+        signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: [],
+        configuration: APIConfiguration(
+            publicURL: config.effectivePublicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
+            pollInterval: config.pollInterval, adminToken: adminToken.value),
+        metrics: HTTPMetrics(factory: factory))
+    let gauges = StoreGauges(store: store, factory: factory, clock: clock)
+    let hooks = OperationsHooks { await gauges.refresh(logger: logger); return registry.emitToString() }
+    let (router, routes) = buildRouter(services: services, operations: hooks, routes: config.role == .worker ? .operationsOnly : .api)
+
+    var background: [any Service] = [StoreCloser(store: store, logger: logger)]
+    if config.role != .api {
+        let workerConfiguration = WorkerConfiguration(
+            concurrency: config.workerConcurrency, leaseDuration: config.leaseDuration, videoTTL: config.videoTTL,
+            sweepInterval: config.sweepInterval, scratchDirectory: config.dataDirectory.appendingPathComponent("tmp"))
+        try FileManager.default.createDirectory(at: workerConfiguration.scratchDirectory, withIntermediateDirectories: true)
+        let providers: [ProviderKind: any VideoProvider] = [
+            .sandbox: SandboxProvider(delay: config.sandboxDelay, shortSide: config.sandboxShortSide, clock: clock)
+        ]
+        let runner = JobRunner(
+            store: store, blobs: blobs, providers: providers, probe: MediaProbe(), clock: clock, configuration: workerConfiguration,
+            metrics: factory, logger: logger)
+        background.append(JobWorker(runner: runner, store: store, clock: clock, configuration: workerConfiguration, logger: logger))
+        background.append(ResultSweeper(store: store, blobs: blobs, clock: clock, interval: workerConfiguration.sweepInterval, logger: logger))
+    }
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "videogate"),
+        services: background,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
+        logger: logger)
+    return Gateway(
+        application: application, services: services, routes: routes, registry: registry, bootstrap: created,
+        generatedAdminToken: adminToken.generated ? adminToken.value : nil)
+}
+
+/// The store named by `VIDEOGATE_DATABASE_URL` (SQLite in the data directory by default).
+public func openStore(_ config: AppConfiguration) throws -> any GatewayStore {
+    let durability = SQLiteStore.Durability(rawValue: config.sqliteDurability) ?? .normal
+    guard let url = config.databaseURL else {
+        return try SQLiteStore(path: config.dataDirectory.appendingPathComponent("videogate.sqlite").path, durability: durability)
+    }
+    if url.hasPrefix("sqlite://") {
+        let path = String(url.dropFirst("sqlite://".count))
+        guard !path.isEmpty else { throw ConfigurationError("VIDEOGATE_DATABASE_URL sqlite:// needs a path, e.g. sqlite:///var/lib/videogate/db.sqlite") }
+        return try SQLiteStore(path: path, durability: durability)
+    }
+    if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+        throw ConfigurationError("VIDEOGATE_DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:///path")
+    }
+    throw ConfigurationError("VIDEOGATE_DATABASE_URL must start with sqlite://")
+}
+
+func openBlobStore(_ config: AppConfiguration) throws -> any BlobStore {
+    guard let url = config.storageURL else {
+        return try LocalBlobStore(root: config.dataDirectory.appendingPathComponent("videos"))
+    }
+    if url.hasPrefix("file://") {
+        return try LocalBlobStore(root: URL(fileURLWithPath: String(url.dropFirst("file://".count))))
+    }
+    if url.hasPrefix("s3://") {
+        throw ConfigurationError("VIDEOGATE_STORAGE_URL: s3:// storage is not supported by this version yet; use file:///path")
+    }
+    throw ConfigurationError("VIDEOGATE_STORAGE_URL must start with file://")
+}
+
+func loadCatalog(_ config: AppConfiguration) throws -> Catalog {
+    guard let file = config.catalogFile else { return .standard }
+    let data = try Data(contentsOf: URL(fileURLWithPath: file))
+    let overrides: [String: Catalog.Override]
+    do {
+        overrides = try JSONDecoder().decode([String: Catalog.Override].self, from: data)
+    } catch {
+        throw ConfigurationError("VIDEOGATE_CATALOG_FILE \(file) is not a JSON object of model overrides: \(error)")
+    }
+    return try Catalog.standard.applying(overrides)
+}
+
+/// Closes the store after every other service stopped (services stop in reverse order).
+struct StoreCloser: Service {
+    let store: any GatewayStore
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        do { try await store.close() } catch { logger.warning("closing the store failed", metadata: ["error": .string(String(describing: error))]) }
+    }
+}
+
+/// Job, queue and ledger gauges, refreshed from the store when `/metrics` is scraped.
+struct StoreGauges: Sendable {
+    let store: any GatewayStore
+    let factory: any MetricsFactory
+    let clock: any WallClock
+
+    func refresh(logger: Logger) async {
+        do {
+            let stats = try await store.stats(now: clock.now())
+            for status in JobStatus.allCases {
+                Gauge(label: "videogate_jobs", dimensions: [("state", status.rawValue)], factory: factory)
+                    .record(stats.jobsByStatus[status] ?? 0)
+            }
+            Gauge(label: "videogate_queue_depth", factory: factory).record(stats.queueDepth)
+            for environment in KeyEnvironment.allCases {
+                Gauge(label: "videogate_ledger_held_credits", dimensions: [("environment", environment.rawValue)], factory: factory)
+                    .record(stats.heldCredits[environment] ?? 0)
+            }
+        } catch {
+            logger.warning("metrics refresh failed", metadata: ["error": .string(String(describing: error))])
+        }
+    }
+}

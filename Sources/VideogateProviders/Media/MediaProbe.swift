@@ -1,0 +1,159 @@
+import Foundation
+
+/// What ffprobe found in a video file.
+public struct MediaInfo: Sendable, Equatable {
+    /// The video codec's ffprobe name (`h264`, `hevc`, `vp9`, ...).
+    public var codec: String
+    /// Frame width in pixels, as stored.
+    public var width: Int
+    /// Frame height in pixels, as stored.
+    public var height: Int
+    /// Playing time of the file in seconds.
+    public var durationSeconds: Double
+    /// Size of the file on disk in bytes.
+    public var sizeBytes: Int64
+
+    public init(codec: String, width: Int, height: Int, durationSeconds: Double, sizeBytes: Int64) {
+        self.codec = codec
+        self.width = width
+        self.height = height
+        self.durationSeconds = durationSeconds
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// Why a file could not be inspected or a poster made.
+public enum MediaProbeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// ffprobe or ffmpeg could not run, or exited with an error (its message attached).
+    case toolFailed(tool: String, message: String)
+    /// The file is readable media but holds no video stream with a size and a duration (e.g. an image or audio).
+    case notAVideo(String)
+    /// ffprobe answered something that is not the expected JSON.
+    case unreadableReport(String)
+
+    public var description: String {
+        switch self {
+        case .toolFailed(let tool, let message): "\(tool) failed: \(message)"
+        case .notAVideo(let reason): "not a video: \(reason)"
+        case .unreadableReport(let reason): "unreadable ffprobe report: \(reason)"
+        }
+    }
+}
+
+/// Inspects videos and cuts poster frames with ffprobe and ffmpeg.
+public struct MediaProbe: Sendable {
+    /// ffprobe: a path, or a name looked up on `PATH`.
+    public var ffprobePath: String
+    /// ffmpeg: a path, or a name looked up on `PATH`.
+    public var ffmpegPath: String
+    /// Longest time one ffprobe or ffmpeg call may take.
+    public var timeout: TimeInterval
+
+    public init(ffprobePath: String = "ffprobe", ffmpegPath: String = "ffmpeg", timeout: TimeInterval = 120) {
+        self.ffprobePath = ffprobePath
+        self.ffmpegPath = ffmpegPath
+        self.timeout = timeout
+    }
+
+    /// The codec, frame size, duration and byte size of the first video stream of `file`.
+    /// - Throws: `MediaProbeError.toolFailed` when ffprobe cannot read the file, `.notAVideo` when
+    ///   it holds no video stream (or only a still image), `.unreadableReport` on unexpected output.
+    public func inspect(_ file: URL) async throws(MediaProbeError) -> MediaInfo {
+        let output = try await runTool(
+            ffprobePath, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", "--", file.path])
+        let report: FFprobeReport
+        do {
+            report = try JSONDecoder().decode(FFprobeReport.self, from: output.stdout)
+        } catch {
+            throw .unreadableReport(String(describing: error))
+        }
+        let formatName = report.format?.formatName ?? ""
+        if formatName == "image2" || formatName.hasSuffix("_pipe") {
+            throw .notAVideo("\(file.lastPathComponent) is a still image (\(formatName))")
+        }
+        let streams = report.streams ?? []
+        guard let stream = streams.first(where: { $0.codecType == "video" && $0.disposition?.attachedPic != 1 }) else {
+            throw .notAVideo("\(file.lastPathComponent) has no video stream")
+        }
+        guard let codec = stream.codecName, let width = stream.width, let height = stream.height, width > 0, height > 0 else {
+            throw .notAVideo("the video stream of \(file.lastPathComponent) has no codec or frame size")
+        }
+        let duration = [report.format?.duration, stream.duration].compactMap { $0.flatMap(Double.init) }.first { $0 > 0 }
+        guard let duration, duration.isFinite else {
+            throw .notAVideo("\(file.lastPathComponent) has no duration")
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? report.format?.size.flatMap { Int64($0) } ?? 0
+        return MediaInfo(codec: codec, width: width, height: height, durationSeconds: duration, sizeBytes: size)
+    }
+
+    /// Writes the frame at `seconds` (clamped inside the video's duration) of `video` to `jpeg` as a
+    /// JPEG of the video's frame size. The file appears at `jpeg` complete or not at all.
+    /// - Throws: `MediaProbeError` when the video cannot be inspected or ffmpeg fails.
+    public func makePoster(from video: URL, to jpeg: URL, at seconds: Double) async throws(MediaProbeError) {
+        let info = try await inspect(video)
+        let frameTime = 1.0 / 24
+        let latest = max(0, info.durationSeconds - 2 * frameTime)
+        let requested = seconds.isFinite ? seconds : 0
+        let temporary = jpeg.deletingLastPathComponent()
+            .appendingPathComponent(".\(jpeg.lastPathComponent).\(UUID().uuidString).part.jpg")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        // The clamped seek normally lands on a frame; the first frame is the fallback when it does not.
+        for time in [min(max(0, requested), latest), 0] {
+            _ = try await runTool(ffmpegPath, [
+                "-nostdin", "-hide_banner", "-v", "error", "-y", "-ss", String(format: "%.3f", time), "-i", video.path,
+                "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", temporary.path,
+            ])
+            let written = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? NSNumber)?.intValue ?? 0
+            if written > 0 {
+                guard rename(temporary.path, jpeg.path) == 0 else {
+                    throw .toolFailed(tool: "ffmpeg", message: "could not move the poster into place (errno \(errno))")
+                }
+                return
+            }
+        }
+        throw .toolFailed(tool: "ffmpeg", message: "no frame could be decoded from \(video.lastPathComponent)")
+    }
+
+    private func runTool(_ tool: String, _ arguments: [String]) async throws(MediaProbeError) -> ProcessOutput {
+        let name = URL(fileURLWithPath: tool).lastPathComponent
+        let output: ProcessOutput
+        do {
+            output = try await ProcessRunner.run(tool, arguments: arguments, timeout: timeout)
+        } catch {
+            throw .toolFailed(tool: name, message: error.description)
+        }
+        guard output.succeeded else {
+            let message = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .toolFailed(tool: name, message: message.isEmpty ? "exit status \(output.exitCode)" : String(message.suffix(2000)))
+        }
+        return output
+    }
+}
+
+/// The parts of `ffprobe -print_format json -show_streams -show_format` that `inspect` reads.
+private struct FFprobeReport: Decodable {
+    struct Stream: Decodable {
+        struct Disposition: Decodable {
+            var attachedPic: Int?
+            enum CodingKeys: String, CodingKey { case attachedPic = "attached_pic" }
+        }
+        var codecType: String?
+        var codecName: String?
+        var width: Int?
+        var height: Int?
+        var duration: String?
+        var disposition: Disposition?
+        enum CodingKeys: String, CodingKey {
+            case codecType = "codec_type", codecName = "codec_name", width, height, duration, disposition
+        }
+    }
+    struct Format: Decodable {
+        var formatName: String?
+        var duration: String?
+        var size: String?
+        enum CodingKeys: String, CodingKey { case formatName = "format_name", duration, size }
+    }
+    var streams: [Stream]?
+    var format: Format?
+}

@@ -1,0 +1,249 @@
+import Dispatch
+import Foundation
+
+/// What a finished external command left behind.
+public struct ProcessOutput: Sendable, Equatable {
+    /// The exit status, or the signal number when `terminatedBySignal`.
+    public var exitCode: Int32
+    /// True when a signal ended the process instead of `exit`.
+    public var terminatedBySignal: Bool
+    /// Standard output, at most the run's `stdoutLimit` first bytes.
+    public var stdout: Data
+    /// True when standard output was longer than the limit and was cut.
+    public var stdoutTruncated: Bool
+    /// The last bytes of standard error, at most the run's `stderrLimit`.
+    public var stderr: Data
+
+    /// True when the process exited with status 0.
+    public var succeeded: Bool { exitCode == 0 && !terminatedBySignal }
+    /// The standard error tail as text (invalid UTF-8 is replaced).
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// Why an external command produced no `ProcessOutput`.
+public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The executable is neither a path nor a name found on `PATH`.
+    case executableNotFound(String)
+    /// The system refused to start the process.
+    case launchFailed(String)
+    /// The process outlived its timeout and was terminated (then killed); `stderrTail` is what it wrote.
+    case timedOut(seconds: TimeInterval, stderrTail: String)
+    /// The calling task was cancelled; the process was terminated.
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .executableNotFound(let name): "executable '\(name)' not found on PATH"
+        case .launchFailed(let reason): "could not start the process: \(reason)"
+        case .timedOut(let seconds, let tail): "the process did not finish within \(seconds) s" + (tail.isEmpty ? "" : ": \(tail)")
+        case .cancelled: "the process was cancelled"
+        }
+    }
+}
+
+/// Runs external commands (ffmpeg, ffprobe) from async code without blocking a thread of the
+/// cooperative pool: the process is awaited through its termination handler, and its output is read
+/// by Dispatch I/O. A timeout or the cancellation of the calling task sends SIGTERM, then SIGKILL
+/// after `killGrace` seconds; the call returns only once the process has exited.
+public enum ProcessRunner {
+    /// Seconds between SIGTERM and SIGKILL.
+    public static let killGrace: TimeInterval = 2
+
+    /// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments` and standard input
+    /// closed. A non-zero exit is not an error: check `ProcessOutput.succeeded`.
+    /// - Throws: `ProcessRunnerError` when the process cannot start, times out or is cancelled.
+    public static func run(
+        _ executable: String, arguments: [String], timeout: TimeInterval, stdoutLimit: Int = 8 << 20, stderrLimit: Int = 64 << 10
+    ) async throws(ProcessRunnerError) -> ProcessOutput {
+        guard let url = resolve(executable) else { throw .executableNotFound(executable) }
+        let run = ProcessRun(stdoutLimit: stdoutLimit, stderrLimit: stderrLimit)
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>) in
+                run.start(url: url, arguments: arguments, timeout: timeout, continuation: continuation)
+            }
+        } onCancel: {
+            run.stop(because: .cancelled)
+        }
+        return try result.get()
+    }
+
+    /// The executable's URL: `name` itself when it contains a slash, else the first executable match on `PATH`.
+    public static func resolve(_ name: String) -> URL? {
+        guard !name.isEmpty else { return nil }
+        if name.contains("/") {
+            return FileManager.default.isExecutableFile(atPath: name) ? URL(fileURLWithPath: name) : nil
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// The shared state of one run, touched from the caller, the termination handler, Dispatch I/O
+/// handlers and timers. Every mutable field is guarded by `lock`, hence `@unchecked Sendable`.
+private final class ProcessRun: @unchecked Sendable {
+    enum StopReason { case timedOut(TimeInterval), cancelled }
+
+    private let lock = NSLock()
+    private let stdoutLimit: Int
+    private let stderrLimit: Int
+    private let queue = DispatchQueue(label: "videogate.process-run")
+    private var continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>?
+    private var pid: pid_t?
+    // Kept until exit so that nothing depends on Foundation retaining a running Process itself.
+    private var process: Process?
+    private var exit: (code: Int32, signalled: Bool)?
+    private var stopReason: StopReason?
+    private var openStreams = 2
+    private var streamsAbandoned = false
+    private var channels: [DispatchIO] = []
+    private var stdout = Data()
+    private var stdoutTruncated = false
+    private var stderr = Data()
+
+    init(stdoutLimit: Int, stderrLimit: Int) {
+        self.stdoutLimit = max(0, stdoutLimit)
+        self.stderrLimit = max(0, stderrLimit)
+    }
+
+    func start(url: URL, arguments: [String], timeout: TimeInterval,
+               continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>) {
+        lock.lock()
+        self.continuation = continuation
+        let cancelledEarly = stopReason != nil
+        lock.unlock()
+        if cancelledEarly { return finish(.failure(.cancelled)) }
+
+        let process = Process()
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        process.executableURL = url
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.terminationHandler = { [self] finished in
+            processExited(code: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal)
+        }
+        do {
+            try process.run()
+        } catch {
+            return finish(.failure(.launchFailed(String(describing: error))))
+        }
+        // The child has its own copies of the write ends; closing ours lets the reads see EOF.
+        try? outPipe.fileHandleForWriting.close()
+        try? errPipe.fileHandleForWriting.close()
+        read(outPipe.fileHandleForReading, isStdout: true)
+        read(errPipe.fileHandleForReading, isStdout: false)
+
+        lock.lock()
+        if exit == nil {
+            pid = process.processIdentifier
+            self.process = process
+        }
+        let pendingStop = stopReason
+        lock.unlock()
+        if let pendingStop { stop(because: pendingStop) }
+        queue.asyncAfter(deadline: .now() + max(0, timeout)) { [weak self] in self?.stop(because: .timedOut(timeout)) }
+    }
+
+    /// Sends SIGTERM now and SIGKILL after the grace period, unless the process has exited.
+    func stop(because reason: StopReason) {
+        lock.lock()
+        guard exit == nil else { return lock.unlock() }
+        if stopReason == nil { stopReason = reason }
+        let target = pid
+        lock.unlock()
+        guard let target else { return }
+        kill(target, SIGTERM)
+        queue.asyncAfter(deadline: .now() + ProcessRunner.killGrace) { [weak self] in
+            guard let self else { return }
+            lock.lock()
+            let stillRunning = exit == nil
+            lock.unlock()
+            if stillRunning { kill(target, SIGKILL) }
+        }
+    }
+
+    private func read(_ handle: FileHandle, isStdout: Bool) {
+        // Dispatch I/O gets its own descriptor so that the pipe's FileHandle can close the original.
+        let descriptor = dup(handle.fileDescriptor)
+        guard descriptor >= 0 else { return streamClosed() }
+        let channel = DispatchIO(type: .stream, fileDescriptor: descriptor, queue: queue) { _ in close(descriptor) }
+        channel.setLimit(lowWater: 1)
+        lock.lock()
+        channels.append(channel)
+        lock.unlock()
+        channel.read(offset: 0, length: Int.max, queue: queue) { [self] done, data, _ in
+            if let data, !data.isEmpty { append(Data(data), isStdout: isStdout) }
+            if done {
+                channel.close()
+                streamClosed()
+            }
+        }
+    }
+
+    private func append(_ chunk: Data, isStdout: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if isStdout {
+            let room = stdoutLimit - stdout.count
+            if chunk.count > room { stdoutTruncated = true }
+            if room > 0 { stdout.append(chunk.prefix(room)) }
+        } else {
+            stderr.append(chunk)
+            if stderr.count > stderrLimit { stderr = Data(stderr.suffix(stderrLimit)) }
+        }
+    }
+
+    private func processExited(code: Int32, signalled: Bool) {
+        lock.lock()
+        exit = (code, signalled)
+        pid = nil
+        process = nil
+        let channels = self.channels
+        lock.unlock()
+        // A grandchild may hold the pipes open after the process is gone: stop waiting for EOF after a grace.
+        queue.asyncAfter(deadline: .now() + ProcessRunner.killGrace) { [weak self] in
+            for channel in channels { channel.close(flags: .stop) }
+            guard let self else { return }
+            lock.lock()
+            streamsAbandoned = true
+            lock.unlock()
+            completeIfDone()
+        }
+        completeIfDone()
+    }
+
+    private func streamClosed() {
+        lock.lock()
+        openStreams -= 1
+        lock.unlock()
+        completeIfDone()
+    }
+
+    private func completeIfDone() {
+        lock.lock()
+        guard let exit, openStreams <= 0 || streamsAbandoned else { return lock.unlock() }
+        let output = ProcessOutput(
+            exitCode: exit.code, terminatedBySignal: exit.signalled, stdout: stdout, stdoutTruncated: stdoutTruncated, stderr: stderr)
+        let reason = stopReason
+        lock.unlock()
+        switch reason {
+        case .timedOut(let seconds): finish(.failure(.timedOut(seconds: seconds, stderrTail: output.stderrText)))
+        case .cancelled: finish(.failure(.cancelled))
+        case nil: finish(.success(output))
+        }
+    }
+
+    private func finish(_ result: Result<ProcessOutput, ProcessRunnerError>) {
+        lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        lock.unlock()
+        continuation?.resume(returning: result)
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import VideogateDomain
+
+/// The renderer of `test` keys: answers after `delay` and renders, locally with ffmpeg, a real H.264
+/// MP4 of the requested duration and aspect ratio (a moving test picture, or the start image, with
+/// the prompt written on it). A prompt containing `[sandbox:error]` fails with `provider_error`, one
+/// containing `[sandbox:policy]` with `content_policy_violation`.
+public struct SandboxProvider: VideoProvider {
+    /// Frames per second of rendered videos.
+    public static let frameRate = 24
+    /// Marker that makes a job fail with `provider_error`.
+    public static let errorMarker = "[sandbox:error]"
+    /// Marker that makes a job fail with `content_policy_violation`.
+    public static let policyMarker = "[sandbox:policy]"
+
+    public let kind = ProviderKind.sandbox
+    /// Seconds between submission and the job being done.
+    public let delay: TimeInterval
+    /// The short side of rendered frames in pixels (even).
+    public let shortSide: Int
+    /// ffmpeg: a path, or a name looked up on `PATH`.
+    public let ffmpegPath: String
+    /// Font for the prompt; nil lets fontconfig choose a sans-serif face.
+    public let fontFile: String?
+    private let clock: any WallClock
+
+    /// - Parameters:
+    ///   - delay: seconds from submission to success (`VIDEOGATE_SANDBOX_DELAY_MS` / 1000).
+    ///   - shortSide: frame short side; 720 gives 1280x720, 720x1280 and 720x720.
+    ///   - fontFile: defaults to DejaVu Sans (Debian `fonts-dejavu-core`) when installed, else fontconfig's "Sans".
+    public init(
+        delay: TimeInterval, shortSide: Int = 720, ffmpegPath: String = "ffmpeg", fontFile: String? = SandboxProvider.defaultFontFile,
+        clock: any WallClock = SystemWallClock()
+    ) {
+        self.delay = max(0, delay.isFinite ? delay : 0)
+        self.shortSide = max(16, min(4320, shortSide)) / 2 * 2
+        self.ffmpegPath = ffmpegPath
+        self.fontFile = fontFile
+        self.clock = clock
+    }
+
+    /// DejaVu Sans at its Debian path when present.
+    public static var defaultFontFile: String? {
+        let path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// First poll when the render is due, then every 0.5 s growing to 2 s.
+    public var schedule: PollSchedule { PollSchedule(firstPoll: delay, interval: 0.5, maxInterval: 2) }
+
+    /// Frame size for an aspect ratio: the short side is `shortSide`, the long side scaled to the ratio
+    /// and rounded to an even number (16:9 at 720 gives 1280x720).
+    public static func frameSize(for aspectRatio: AspectRatio, shortSide: Int) -> (width: Int, height: Int) {
+        let short = max(2, shortSide / 2 * 2)
+        let long = Int((Double(short) * 16 / 9 / 2).rounded()) * 2
+        switch aspectRatio {
+        case .landscape: return (long, short)
+        case .portrait: return (short, long)
+        case .square: return (short, short)
+        }
+    }
+
+    /// Accepts every job under the id `sbx_<jobID>`; calling it again for a job gives the same id.
+    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+        ProviderSubmission(providerJobID: "sbx_" + request.jobID)
+    }
+
+    /// Running (progress by elapsed time) until `delay` after submission, then the outcome the prompt's markers ask for.
+    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
+        let elapsed = clock.now().timeIntervalSince(handle.submittedAt)
+        if elapsed < delay {
+            return .running(progress: min(99, max(0, Int(elapsed / delay * 100))))
+        }
+        let prompt = handle.request.prompt.lowercased()
+        if prompt.contains(Self.policyMarker) {
+            return .failed(JobFailure(.contentPolicyViolation, "The sandbox refused the prompt as asked by \(Self.policyMarker)."))
+        }
+        if prompt.contains(Self.errorMarker) {
+            return .failed(JobFailure(.providerError, "The sandbox failed the job as asked by \(Self.errorMarker)."))
+        }
+        return .succeeded
+    }
+
+    /// Renders the video into a temporary file beside `destination`, then renames it into place.
+    /// A start image given as bytes becomes the background; if ffmpeg cannot use it, the test picture is.
+    /// - Throws: `ProviderFailure.retryable` with ffmpeg's error output when rendering fails.
+    public func fetchResult(_ handle: ProviderHandle, to destination: URL) async throws(ProviderFailure) {
+        let request = handle.request
+        let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
+        let seconds = max(1, request.duration)
+        let directory = destination.deletingLastPathComponent()
+        let stem = ".\(destination.lastPathComponent).\(UUID().uuidString)"
+        let video = directory.appendingPathComponent(stem + ".part.mp4")
+        let caption = directory.appendingPathComponent(stem + ".txt")
+        let image = directory.appendingPathComponent(stem + ".image")
+        defer {
+            for file in [video, caption, image] { try? FileManager.default.removeItem(at: file) }
+        }
+        let fontSize = max(12, min(size.width, size.height) / 18)
+        let text = SandboxCaption.layout(
+            prompt: request.prompt, header: "videogate sandbox \u{B7} \(request.aspectRatio.rawValue) \u{B7} \(seconds) s",
+            width: size.width, height: size.height, fontSize: fontSize)
+        var background: URL?
+        do {
+            try Data(text.utf8).write(to: caption)
+            if case .bytes(let data, _) = request.image, !data.isEmpty {
+                try data.write(to: image)
+                background = image
+            }
+        } catch {
+            throw .retryable("sandbox render could not write its temporary files: \(error)", retryAfter: nil)
+        }
+        let overlay = drawText(caption: caption, fontSize: fontSize, seconds: seconds)
+        var output = try await render(size: size, seconds: seconds, background: background, overlay: overlay, to: video)
+        if background != nil, !output.succeeded {
+            output = try await render(size: size, seconds: seconds, background: nil, overlay: overlay, to: video)
+        }
+        guard output.succeeded else {
+            let tail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).suffix(1500)
+            throw .retryable("sandbox render failed (ffmpeg exit \(output.exitCode)): \(tail)", retryAfter: nil)
+        }
+        guard rename(video.path, destination.path) == 0 else {
+            throw .retryable("sandbox render could not move the video into place (errno \(errno))", retryAfter: nil)
+        }
+    }
+
+    /// One ffmpeg run writing `video`; the input is the test source, or the still `background` scaled and padded to the frame.
+    private func render(
+        size: (width: Int, height: Int), seconds: Int, background: URL?, overlay: String, to video: URL
+    ) async throws(ProviderFailure) -> ProcessOutput {
+        let (width, height) = (size.width, size.height)
+        let rate = Self.frameRate
+        var arguments = ["-nostdin", "-hide_banner", "-v", "error", "-y"]
+        let filter: String
+        if let background {
+            arguments += ["-loop", "1", "-framerate", "\(rate)", "-t", "\(seconds)", "-i", background.path]
+            filter = "scale=\(width):\(height):force_original_aspect_ratio=decrease,pad=\(width):\(height):(ow-iw)/2:(oh-ih)/2:color=black,"
+                + "setsar=1,fps=\(rate),format=yuv420p,\(overlay)"
+        } else {
+            arguments += ["-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=\(rate):duration=\(seconds)"]
+            filter = "format=yuv420p,\(overlay)"
+        }
+        arguments += [
+            "-vf", filter, "-t", "\(seconds)", "-r", "\(rate)", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "26",
+            "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", video.path,
+        ]
+        do {
+            return try await ProcessRunner.run(ffmpegPath, arguments: arguments, timeout: 120 + 20 * Double(seconds))
+        } catch {
+            throw .retryable("sandbox render failed: \(error.description)", retryAfter: nil)
+        }
+    }
+
+    /// The drawtext filter: the caption file read verbatim (no `%{}` expansion), centred on a
+    /// translucent box that drifts up and down so that even a still background moves.
+    private func drawText(caption: URL, fontSize: Int, seconds: Int) -> String {
+        let font = fontFile.map { "fontfile=\(SandboxCaption.filterValue($0))" } ?? "font=Sans"
+        return "drawtext=\(font):textfile=\(SandboxCaption.filterValue(caption.path)):expansion=none:fontsize=\(fontSize)"
+            + ":fontcolor=white:line_spacing=\(fontSize / 4):box=1:boxcolor=black@0.6:boxborderw=\(fontSize / 3)"
+            + ":x=(w-text_w)/2:y=(h-text_h)/2+h/12*sin(2*PI*t/\(seconds))"
+    }
+}
+
+/// The text drawn on sandbox videos, and the escaping of file paths inside ffmpeg filter graphs.
+enum SandboxCaption {
+    /// Lays out a header line and the prompt word-wrapped to the frame, truncated with an ellipsis
+    /// when it does not fit. Control characters and runs of white space become single spaces.
+    static func layout(prompt: String, header: String, width: Int, height: Int, fontSize: Int) -> String {
+        // DejaVu Sans averages about 0.55 em per Latin character; wide characters count double.
+        let columns = max(8, Int(Double(width) * 0.86 / (Double(fontSize) * 0.56)))
+        let maxLines = max(1, Int(Double(height) * 0.6 / (Double(fontSize) * 1.25)) - 1)
+        let words = String(prompt.map { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } ? " " : $0 })
+            .split(whereSeparator: \.isWhitespace)
+        var lines: [String] = []
+        var line = ""
+        var used = 0
+        for word in words {
+            var rest = Substring(word)
+            while !rest.isEmpty {
+                let needed = units(rest) + (line.isEmpty ? 0 : 1)
+                if used + needed <= columns {
+                    line += (line.isEmpty ? "" : " ") + rest
+                    used += needed
+                    rest = ""
+                } else if line.isEmpty {
+                    // A word longer than a whole line is cut where the line is full.
+                    let (head, tail) = split(rest, columns: columns)
+                    lines.append(String(head))
+                    rest = tail
+                } else {
+                    lines.append(line)
+                    (line, used) = ("", 0)
+                }
+            }
+            if lines.count > maxLines { break }
+        }
+        if !line.isEmpty { lines.append(line) }
+        if lines.count > maxLines {
+            lines = Array(lines.prefix(maxLines))
+            let last = lines[maxLines - 1]
+            lines[maxLines - 1] = String(split(Substring(last), columns: columns - 1).head) + "\u{2026}"
+        }
+        return ([header] + lines).joined(separator: "\n")
+    }
+
+    /// Escapes a filter option value for both levels of ffmpeg's filter graph syntax: first the
+    /// option value (`\`, `'`, `:` and spaces), then the graph description (`\`, `'`, `[`, `]`, `,`, `;`).
+    static func filterValue(_ value: String) -> String {
+        var optionLevel = ""
+        for character in value {
+            if "\\':".contains(character) || character.isWhitespace { optionLevel.append("\\") }
+            optionLevel.append(character)
+        }
+        var graphLevel = ""
+        for character in optionLevel {
+            if "\\'[],;".contains(character) { graphLevel.append("\\") }
+            graphLevel.append(character)
+        }
+        return graphLevel
+    }
+
+    private static func split(_ text: Substring, columns: Int) -> (head: Substring, tail: Substring) {
+        var used = 0
+        var end = text.startIndex
+        while end < text.endIndex, used + units(text[end]) <= max(1, columns) {
+            used += units(text[end])
+            end = text.index(after: end)
+        }
+        if end == text.startIndex, !text.isEmpty { end = text.index(after: end) }
+        return (text[..<end], text[end...])
+    }
+
+    private static func units(_ text: Substring) -> Int { text.reduce(0) { $0 + units($1) } }
+
+    /// Display width in character cells: 2 for East Asian wide characters and emoji, else 1.
+    private static func units(_ character: Character) -> Int {
+        guard let value = character.unicodeScalars.first?.value else { return 0 }
+        switch value {
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
+            0x1F300...0x1FAFF, 0x20000...0x3FFFD:
+            return 2
+        default:
+            return 1
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import VideogateDomain
+
+extension SQLiteStore {
+    public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
+        try await pool.write { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
+                    WHERE id IN (
+                        SELECT id FROM jobs
+                        WHERE status IN ('pending', 'processing')
+                          AND (next_attempt_at <= ?3 OR deadline_at <= ?3)
+                          AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
+                        ORDER BY next_attempt_at LIMIT ?4
+                    )
+                    RETURNING *
+                    """,
+                arguments: [owner, StoreCoding.millis(leaseUntil), StoreCoding.millis(now), limit]
+            ).map(Job.init(row:))
+        }
+    }
+
+    public func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET lease_expires_at = ?
+                    WHERE id = ? AND lease_owner = ? AND status IN ('pending', 'processing')
+                    """,
+                arguments: [StoreCoding.millis(until), jobID, owner])
+            return db.changesCount > 0
+        }
+    }
+
+    public func releaseLease(jobID: String, owner: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
+                arguments: [jobID, owner])
+        }
+    }
+
+    public func apply(_ transition: JobTransition, owner: String, at: Date) async throws -> Bool {
+        try await pool.write { db in
+            let job = transition.job
+            let result = job.result
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET
+                        status = ?, progress = ?, credits_used = ?, error_code = ?, error_message = ?,
+                        provider_job_id = ?, provider_request_id = ?, next_attempt_at = ?, updated_at = ?,
+                        submitted_at = ?, completed_at = ?, expires_at = ?, video_key = ?, thumbnail_key = ?,
+                        video_bytes = ?, video_duration_ms = ?, video_width = ?, video_height = ?,
+                        lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND lease_owner = ? AND status IN ('pending', 'processing')
+                    """,
+                arguments: [
+                    job.status.rawValue, job.progress, job.creditsUsed, job.failure?.code.rawValue, job.failure?.message,
+                    job.providerJobID, job.providerRequestID, StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.updatedAt),
+                    StoreCoding.millis(job.submittedAt), StoreCoding.millis(job.completedAt), StoreCoding.millis(job.expiresAt),
+                    result?.videoKey, result?.thumbnailKey, result?.videoBytes, result?.durationMilliseconds, result?.width,
+                    result?.height, job.id, owner,
+                ])
+            guard db.changesCount == 1 else { return false }
+            switch transition.ledger {
+            case .none: break
+            case .capture: _ = try applyLedger(db, job: job, kind: .capture, at: at)
+            case .release: _ = try applyLedger(db, job: job, kind: .release, at: at)
+            }
+            return true
+        }
+    }
+
+    public func expiredResults(now: Date, limit: Int) async throws -> [Job] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM jobs WHERE status = 'completed' AND result_deleted = 0 AND expires_at <= ?
+                    ORDER BY expires_at LIMIT ?
+                    """,
+                arguments: [StoreCoding.millis(now), limit]
+            ).map(Job.init(row:))
+        }
+    }
+
+    public func markResultDeleted(jobID: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET result_deleted = 1 WHERE id = ?", arguments: [jobID])
+        }
+    }
+}

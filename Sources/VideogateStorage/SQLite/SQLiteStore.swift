@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import VideogateDomain
+
+/// The embedded store: one SQLite file in WAL mode through a GRDB `DatabasePool`.
+///
+/// Readers run concurrently; writes are serialized, each in an IMMEDIATE transaction, and other
+/// processes on the same file (`--role api` beside `--role worker`) wait on the busy timeout
+/// instead of failing. Every `GatewayStore` method is one transaction.
+public final class SQLiteStore: GatewayStore {
+    /// How much SQLite syncs to disk on commit.
+    public enum Durability: String, Sendable {
+        /// Survives a process crash (SIGKILL); the last commits may roll back on power loss. Default.
+        case normal
+        /// Also survives power loss: an fsync on every commit.
+        case full
+    }
+
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database file at `path`.
+    public init(path: String, durability: Durability = .normal, busyTimeout: TimeInterval = 15) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    public func migrate() async throws {
+        // One IMMEDIATE transaction for the whole check-and-apply: a second process starting at the
+        // same moment waits for the first and then finds everything applied.
+        try await pool.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+            let applied = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(version), 0) FROM schema_migrations") ?? 0
+            for migration in SQLiteMigrations.all where migration.version > applied {
+                try db.execute(sql: migration.sql)
+                try db.execute(
+                    sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    arguments: [migration.version, migration.name, StoreCoding.millis(Date())])
+            }
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    public func purge(now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM idempotency_keys WHERE created_at < ?",
+                arguments: [StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow))])
+            try db.execute(sql: "DELETE FROM quota_buckets WHERE bucket < ?", arguments: [QuotaWindow.firstBucket(at: now)])
+        }
+    }
+
+    public func stats(now: Date) async throws -> StoreStats {
+        try await pool.read { db in
+            var byStatus: [JobStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
+                if let status = JobStatus(rawValue: row["status"]) { byStatus[status] = row["n"] }
+            }
+            let depth =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'processing') AND next_attempt_at <= ?",
+                    arguments: [StoreCoding.millis(now)]) ?? 0
+            var held: [KeyEnvironment: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT environment, SUM(held) AS held FROM balances GROUP BY environment") {
+                if let environment = KeyEnvironment(rawValue: row["environment"]) { held[environment] = row["held"] }
+            }
+            return StoreStats(jobsByStatus: byStatus, queueDepth: depth, heldCredits: held)
+        }
+    }
+}

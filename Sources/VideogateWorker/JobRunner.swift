@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Metrics
+import VideogateDomain
+import VideogateProviders
+import VideogateStorage
+
+/// Takes one claimed job one step further: submit it, poll it, or fetch, check and store its
+/// result. Decisions go through `JobStateMachine`; each is stored with `GatewayStore.apply`,
+/// fenced by the lease, so a step of a worker that lost its lease changes nothing.
+public struct JobRunner: Sendable {
+    let store: any GatewayStore
+    let blobs: any BlobStore
+    let providers: [ProviderKind: any VideoProvider]
+    let probe: MediaProbe
+    let clock: any WallClock
+    let configuration: WorkerConfiguration
+    let metrics: any MetricsFactory
+    let logger: Logger
+
+    public init(
+        store: any GatewayStore, blobs: any BlobStore, providers: [ProviderKind: any VideoProvider], probe: MediaProbe,
+        clock: any WallClock, configuration: WorkerConfiguration, metrics: any MetricsFactory, logger: Logger
+    ) {
+        self.store = store
+        self.blobs = blobs
+        self.providers = providers
+        self.probe = probe
+        self.clock = clock
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Runs one step of a job this worker holds the lease of.
+    public func step(_ job: Job) async {
+        var logger = logger
+        logger[metadataKey: "job_id"] = .string(job.id)
+        let event: JobEvent
+        if clock.now() >= job.deadlineAt {
+            event = .timedOut
+        } else if let provider = providers[job.provider] {
+            do {
+                event = try await decide(job, provider: provider, logger: logger)
+            } catch is CancellationError {
+                try? await store.releaseLease(jobID: job.id, owner: configuration.ownerID)
+                return
+            } catch {
+                logger.error("job step failed", metadata: ["error": .string(String(reflecting: error))])
+                event = .retryLater(at: clock.now().addingTimeInterval(RetryPolicy.delay(attempt: job.attempts, retryAfter: nil, jitter: .random(in: 0...1))))
+            }
+        } else {
+            event = .failed(JobFailure(.providerError, "The provider \(job.provider.displayName) is not configured on this server."))
+        }
+        await record(event, for: job, logger: logger)
+    }
+
+    private func decide(_ job: Job, provider: any VideoProvider, logger: Logger) async throws -> JobEvent {
+        let request = try await providerRequest(for: job)
+        let now = clock.now()
+        switch job.status {
+        case .pending:
+            do {
+                let receipt = try await provider.submit(request)
+                let firstPoll = now.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))
+                return .providerAccepted(providerJobID: receipt.providerJobID, providerRequestID: receipt.providerRequestID, nextPollAt: firstPoll)
+            } catch {
+                return failureEvent(error, job: job, logger: logger)
+            }
+        case .processing:
+            let handle = ProviderHandle(providerJobID: job.providerJobID ?? "", submittedAt: job.submittedAt ?? job.createdAt, request: request)
+            do {
+                switch try await provider.poll(handle) {
+                case .running(let progress):
+                    let polls = max(1, job.attempts - 1)
+                    let next = now.addingTimeInterval(provider.schedule.delay(beforePoll: polls, jitter: .random(in: 0...1)))
+                    return .stillRunning(progress: progress, nextPollAt: next)
+                case .failed(let failure):
+                    return .failed(failure)
+                case .succeeded:
+                    return .succeeded(try await storeResult(of: job, handle: handle, provider: provider))
+                }
+            } catch let error as ProviderFailure {
+                return failureEvent(error, job: job, logger: logger)
+            }
+        case .completed, .error:
+            throw JobTransitionRefusal.alreadyFinal(job.status)
+        }
+    }
+
+    private func failureEvent(_ failure: ProviderFailure, job: Job, logger: Logger) -> JobEvent {
+        switch failure {
+        case .final(let jobFailure):
+            return .failed(jobFailure)
+        case .retryable(let message, let retryAfter):
+            let delay = RetryPolicy.delay(attempt: job.attempts, retryAfter: retryAfter, jitter: .random(in: 0...1))
+            logger.warning("provider call will be retried", metadata: ["reason": .string(message), "delay_s": .stringConvertible(delay)])
+            return .retryLater(at: clock.now().addingTimeInterval(delay))
+        }
+    }
+
+    /// Fetches the finished video into scratch space, checks it is a real video, makes its poster,
+    /// and puts both into result storage under keys derived from the job id (a retry overwrites).
+    private func storeResult(of job: Job, handle: ProviderHandle, provider: any VideoProvider) async throws -> JobResult {
+        let directory = configuration.scratchDirectory.appendingPathComponent("videogate-\(job.id)-\(Identifier.randomBase62(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let video = directory.appendingPathComponent("video.mp4")
+        let poster = directory.appendingPathComponent("poster.jpg")
+        try await provider.fetchResult(handle, to: video)
+        let info: MediaInfo
+        do {
+            info = try await probe.inspect(video)
+        } catch {
+            throw ProviderFailure.final(JobFailure(.providerError, "The provider returned a file that is not a playable video."))
+        }
+        let videoKey = ResultKeys.video(jobID: job.id)
+        let thumbnailKey = ResultKeys.thumbnail(jobID: job.id)
+        var storedThumbnail: String?
+        do {
+            try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2))
+            try await blobs.put(key: thumbnailKey, from: poster, contentType: "image/jpeg")
+            storedThumbnail = thumbnailKey
+        } catch {
+            logger.warning("poster frame failed", metadata: ["job_id": .string(job.id), "error": .string(String(describing: error))])
+        }
+        try await blobs.put(key: videoKey, from: video, contentType: "video/mp4")
+        return JobResult(
+            videoKey: videoKey, thumbnailKey: storedThumbnail, videoBytes: info.sizeBytes,
+            durationMilliseconds: Int((info.durationSeconds * 1000).rounded()), width: info.width, height: info.height)
+    }
+
+    private func providerRequest(for job: Job) async throws -> ProviderRequest {
+        var image: ProviderImage?
+        if let url = job.imageURL {
+            image = .url(url)
+        } else if let key = job.imageKey {
+            var data = Data()
+            for try await chunk in try await blobs.read(key: key, range: nil) { data.append(chunk) }
+            image = .bytes(data, mediaType: ImageInput.sniffMediaType(data) ?? "application/octet-stream")
+        }
+        return ProviderRequest(
+            jobID: job.id, upstreamModel: job.upstreamModel, mode: job.mode, prompt: job.prompt, image: image,
+            aspectRatio: job.aspectRatio, duration: job.duration)
+    }
+
+    private func record(_ event: JobEvent, for job: Job, logger: Logger) async {
+        let now = clock.now()
+        do {
+            let transition = try JobStateMachine.apply(event, to: job, now: now, videoTTL: configuration.videoTTL)
+            guard try await store.apply(transition, owner: configuration.ownerID, at: now) else {
+                logger.warning("lease lost before the step was stored; another worker has the job")
+                return
+            }
+            let status = transition.job.status
+            if status.isTerminal {
+                Counter(
+                    label: "videogate_jobs_finished_total",
+                    dimensions: [("provider", job.provider.rawValue), ("status", status.rawValue)], factory: metrics
+                ).increment()
+                logger.info(
+                    "job finished",
+                    metadata: ["status": .string(status.rawValue), "error_code": .string(transition.job.failure?.code.rawValue ?? "")])
+                if let key = job.imageKey { try? await blobs.delete(key: key) }
+            }
+        } catch let refusal as JobTransitionRefusal {
+            logger.warning("event refused by the state machine", metadata: ["refusal": .string(String(describing: refusal))])
+            try? await store.releaseLease(jobID: job.id, owner: configuration.ownerID)
+        } catch {
+            // The database did not take it: the lease runs out and the step is done again.
+            logger.error("could not store job step", metadata: ["error": .string(String(reflecting: error))])
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VideogateDomain
+import VideogateStorage
+
+/// The queue consumer: claims due jobs under a lease, runs up to `concurrency` steps at once and
+/// renews the leases of running steps. On graceful shutdown it stops claiming, lets running steps
+/// finish for up to `shutdownGrace`, then cancels the rest and gives their leases back, so another
+/// worker takes them up at once.
+public struct JobWorker: Service {
+    let runner: JobRunner
+    let store: any GatewayStore
+    let clock: any WallClock
+    let configuration: WorkerConfiguration
+    let logger: Logger
+    let shutdownGrace: Duration
+
+    public init(
+        runner: JobRunner, store: any GatewayStore, clock: any WallClock, configuration: WorkerConfiguration, logger: Logger,
+        shutdownGrace: Duration = .seconds(10)
+    ) {
+        self.runner = runner
+        self.store = store
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.shutdownGrace = shutdownGrace
+    }
+
+    public func run() async throws {
+        logger.info(
+            "worker started",
+            metadata: ["owner": .string(configuration.ownerID), "concurrency": .stringConvertible(configuration.concurrency)])
+        let running = RunningCount()
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let free = configuration.concurrency - running.value
+                var claimed: [Job] = []
+                if free > 0 {
+                    do {
+                        let now = clock.now()
+                        claimed = try await store.claimJobs(
+                            owner: configuration.ownerID, limit: free, now: now,
+                            leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
+                    } catch {
+                        logger.error("claiming jobs failed", metadata: ["error": .string(String(reflecting: error))])
+                    }
+                }
+                for job in claimed {
+                    running.add(1)
+                    group.addTask {
+                        await self.runWithLease(job)
+                        running.add(-1)
+                    }
+                }
+                if claimed.count < free || free == 0 {
+                    try? await Task.sleep(for: .milliseconds(Int(configuration.idleInterval * 1000)))
+                }
+            }
+            logger.info("worker stopping: no new claims", metadata: ["running": .stringConvertible(running.value)])
+            let deadline = ContinuousClock.now + shutdownGrace
+            while running.value > 0 && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            group.cancelAll()
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Runs one step while renewing its lease every third of its duration; a lost lease or
+    /// cancellation ends the step, and a cancelled step's lease is given back.
+    private func runWithLease(_ job: Job) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await runner.step(job) }
+            group.addTask {
+                let interval = max(0.05, configuration.leaseDuration / 3)
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) } catch { return }
+                    let until = clock.now().addingTimeInterval(configuration.leaseDuration)
+                    if (try? await store.renewLease(jobID: job.id, owner: configuration.ownerID, until: until)) == false {
+                        logger.warning("lease lost", metadata: ["job_id": .string(job.id)])
+                        return
+                    }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        if Task.isCancelled {
+            // Give the lease back even though this task is cancelled: a fresh task is not.
+            let store = store
+            let owner = configuration.ownerID
+            await Task { try? await store.releaseLease(jobID: job.id, owner: owner) }.value
+        }
+    }
+}
+
+/// Steps running in this worker.
+final class RunningCount: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add(_ delta: Int) { count.withLock { $0 += delta } }
+}

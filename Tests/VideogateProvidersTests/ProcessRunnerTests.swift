@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import VideogateProviders
+
+@Suite struct ProcessRunnerTests {
+    @Test func capturesStdoutStderrAndExitCode() async throws {
+        let output = try await ProcessRunner.run("sh", arguments: ["-c", "printf hello; printf oops >&2; exit 3"], timeout: 10)
+        #expect(output.exitCode == 3)
+        #expect(!output.succeeded)
+        #expect(String(decoding: output.stdout, as: UTF8.self) == "hello")
+        #expect(output.stderrText == "oops")
+    }
+
+    @Test func keepsOnlyTheTailOfStderrAndTheHeadOfStdout() async throws {
+        let script = "i=0; while [ $i -lt 2000 ]; do echo line$i; echo err$i >&2; i=$((i+1)); done"
+        let output = try await ProcessRunner.run("sh", arguments: ["-c", script], timeout: 20, stdoutLimit: 100, stderrLimit: 100)
+        #expect(output.succeeded)
+        #expect(output.stdout.count == 100)
+        #expect(output.stdoutTruncated)
+        #expect(output.stderr.count == 100)
+        #expect(output.stderrText.hasSuffix("err1999\n"))
+        #expect(String(decoding: output.stdout, as: UTF8.self).hasPrefix("line0\nline1\n"))
+    }
+
+    @Test func timeoutKillsTheProcessWithinTheTimeout() async throws {
+        let started = ContinuousClock.now
+        await #expect(throws: ProcessRunnerError.self) {
+            try await ProcessRunner.run("sleep", arguments: ["30"], timeout: 1)
+        }
+        #expect(ContinuousClock.now - started < .seconds(1 + ProcessRunner.killGrace + 1))
+    }
+
+    @Test func processIgnoringSIGTERMIsKilled() async throws {
+        let started = ContinuousClock.now
+        do {
+            _ = try await ProcessRunner.run("sh", arguments: ["-c", "trap '' TERM; sleep 30"], timeout: 0.5)
+            Issue.record("expected a timeout")
+        } catch {
+            guard case .timedOut = error else { throw error }
+        }
+        #expect(ContinuousClock.now - started < .seconds(0.5 + ProcessRunner.killGrace * 2 + 1))
+    }
+
+    @Test func cancellationTerminatesTheProcess() async throws {
+        let started = ContinuousClock.now
+        let task = Task { try await ProcessRunner.run("sleep", arguments: ["30"], timeout: 60) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let result = await task.result
+        #expect(throws: ProcessRunnerError.cancelled) { try result.get() }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func unknownExecutableThrows() async {
+        await #expect(throws: ProcessRunnerError.executableNotFound("videogate-no-such-tool")) {
+            try await ProcessRunner.run("videogate-no-such-tool", arguments: [], timeout: 5)
+        }
+    }
+}
