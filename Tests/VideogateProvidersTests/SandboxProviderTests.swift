@@ -93,6 +93,9 @@ import VideogateProviders
         #expect(try await early.poll(handle) == .running(progress: 25))
         let late = SandboxProvider(delay: 4, clock: FixedClock(instant: submittedAt.addingTimeInterval(4)))
         #expect(try await late.poll(handle) == .succeeded)
+        // No delay: done at once, even when the clock reads slightly before the submission.
+        let immediate = SandboxProvider(delay: 0, clock: FixedClock(instant: submittedAt.addingTimeInterval(-1)))
+        #expect(try await immediate.poll(handle) == .succeeded)
     }
 
     @Test(arguments: [

@@ -13,6 +13,7 @@ public struct MediaInfo: Sendable, Equatable {
     /// Size of the file on disk in bytes.
     public var sizeBytes: Int64
 
+    /// A report with the given values (tests and fakes build their own).
     public init(codec: String, width: Int, height: Int, durationSeconds: Double, sizeBytes: Int64) {
         self.codec = codec
         self.width = width
@@ -31,6 +32,7 @@ public enum MediaProbeError: Error, Sendable, Equatable, CustomStringConvertible
     /// ffprobe answered something that is not the expected JSON.
     case unreadableReport(String)
 
+    /// A one-line explanation for logs.
     public var description: String {
         switch self {
         case .toolFailed(let tool, let message): "\(tool) failed: \(message)"
@@ -49,6 +51,7 @@ public struct MediaProbe: Sendable {
     /// Longest time one ffprobe or ffmpeg call may take.
     public var timeout: TimeInterval
 
+    /// A probe running the given tools; plain names are looked up on `PATH` at each call.
     public init(ffprobePath: String = "ffprobe", ffmpegPath: String = "ffmpeg", timeout: TimeInterval = 120) {
         self.ffprobePath = ffprobePath
         self.ffmpegPath = ffmpegPath

@@ -31,6 +31,7 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
     /// The calling task was cancelled; the process was terminated.
     case cancelled
 
+    /// A one-line explanation for logs.
     public var description: String {
         switch self {
         case .executableNotFound(let name): "executable '\(name)' not found on PATH"
@@ -129,6 +130,13 @@ private final class ProcessRun: @unchecked Sendable {
             processExited(code: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal)
         }
         do {
+            // Children inherit the spawning thread's signal mask, and Dispatch and the cooperative pool
+            // block SIGTERM on their threads: spawn with an empty mask so that SIGTERM reaches the child.
+            var empty = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, &previous)
+            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
             try process.run()
         } catch {
             return finish(.failure(.launchFailed(String(describing: error))))
@@ -158,14 +166,21 @@ private final class ProcessRun: @unchecked Sendable {
         let target = pid
         lock.unlock()
         guard let target else { return }
-        kill(target, SIGTERM)
+        Self.signal(target, SIGTERM)
         queue.asyncAfter(deadline: .now() + ProcessRunner.killGrace) { [weak self] in
             guard let self else { return }
             lock.lock()
             let stillRunning = exit == nil
             lock.unlock()
-            if stillRunning { kill(target, SIGKILL) }
+            if stillRunning { Self.signal(target, SIGKILL) }
         }
+    }
+
+    /// Signals the process group the child leads (Foundation on Linux starts children in their own
+    /// group), so that its own children go too: on Linux, Foundation reports the exit only once every
+    /// process that inherited its descriptors is gone. Falls back to the process alone.
+    private static func signal(_ target: pid_t, _ signal: Int32) {
+        if getpgid(target) != target || kill(-target, signal) != 0 { kill(target, signal) }
     }
 
     private func read(_ handle: FileHandle, isStdout: Bool) {

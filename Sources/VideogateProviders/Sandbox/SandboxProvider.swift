@@ -13,6 +13,7 @@ public struct SandboxProvider: VideoProvider {
     /// Marker that makes a job fail with `content_policy_violation`.
     public static let policyMarker = "[sandbox:policy]"
 
+    /// Always `.sandbox`.
     public let kind = ProviderKind.sandbox
     /// Seconds between submission and the job being done.
     public let delay: TimeInterval
@@ -26,7 +27,7 @@ public struct SandboxProvider: VideoProvider {
 
     /// - Parameters:
     ///   - delay: seconds from submission to success (`VIDEOGATE_SANDBOX_DELAY_MS` / 1000).
-    ///   - shortSide: frame short side; 720 gives 1280x720, 720x1280 and 720x720.
+    ///   - shortSide: frame short side, made even and clamped to 16...4320; 720 gives 1280x720, 720x1280 and 720x720.
     ///   - fontFile: defaults to DejaVu Sans (Debian `fonts-dejavu-core`) when installed, else fontconfig's "Sans".
     public init(
         delay: TimeInterval, shortSide: Int = 720, ffmpegPath: String = "ffmpeg", fontFile: String? = SandboxProvider.defaultFontFile,
@@ -68,7 +69,7 @@ public struct SandboxProvider: VideoProvider {
     /// Running (progress by elapsed time) until `delay` after submission, then the outcome the prompt's markers ask for.
     public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
         let elapsed = clock.now().timeIntervalSince(handle.submittedAt)
-        if elapsed < delay {
+        if delay > 0, elapsed < delay {
             return .running(progress: min(99, max(0, Int(elapsed / delay * 100))))
         }
         let prompt = handle.request.prompt.lowercased()
