@@ -4,16 +4,30 @@ import Hummingbird
 import VideogateDomain
 import VideogateStorage
 
-/// The caller of a `/v1` route: the key and its account.
+/// The caller of a `/v1` route: the key, its account, and the key's daily-limit figures now.
 struct Principal: Sendable {
     let key: APIKey
     let account: Account
+    let quota: QuotaStatus
+    let now: Date
 }
 
 /// SHA-256 of secrets: keys are stored and looked up only by this hash.
 public enum SecretHash {
     public static func hex(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// Lowercase hex of a digest.
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Compares two strings in time that depends only on their lengths.
@@ -34,10 +48,11 @@ extension GatewayServices {
             throw GatewayError(.invalidAPIKey, "The API key is missing, malformed, unknown or revoked.")
         }
         let hash = SecretHash.hex(secret)
-        guard let (key, account) = try await store.authenticate(keyHash: hash), SecretHash.constantTimeEquals(key.hash, hash) else {
+        let now = clock.now()
+        guard let found = try await store.authenticate(keyHash: hash, at: now), SecretHash.constantTimeEquals(found.key.hash, hash) else {
             throw GatewayError(.invalidAPIKey, "The API key is missing, malformed, unknown or revoked.")
         }
-        return Principal(key: key, account: account)
+        return Principal(key: found.key, account: found.account, quota: found.quota, now: now)
     }
 
     /// Checks the admin token of an `/admin` request (401 `unauthorized` otherwise).

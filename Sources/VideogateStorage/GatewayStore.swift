@@ -25,8 +25,9 @@ public protocol GatewayStore: Sendable {
     func rotateWebhookSecret(accountID: String, secret: String) async throws -> Account?
     /// Stores a new key (its hash only).
     func createKey(_ key: APIKey) async throws
-    /// The unrevoked key with this SHA-256 hash and its account, or nil.
-    func authenticate(keyHash: String) async throws -> (key: APIKey, account: Account)?
+    /// The unrevoked key with this SHA-256 hash, its account, and the key's use of its daily
+    /// limit at `at` (one read: every `/v1` request starts with it), or nil.
+    func authenticate(keyHash: String, at: Date) async throws -> AuthenticatedKey?
     /// Revokes a key; false when there is no such key.
     func revokeKey(id: String, at: Date) async throws -> Bool
 
@@ -81,6 +82,18 @@ public protocol GatewayStore: Sendable {
     func purge(now: Date) async throws
     /// Figures for `/metrics`.
     func stats(now: Date) async throws -> StoreStats
+}
+
+/// A key that authenticated, with its account and its daily-limit figures.
+public struct AuthenticatedKey: Sendable {
+    public var key: APIKey
+    public var account: Account
+    public var quota: QuotaStatus
+    public init(key: APIKey, account: Account, quota: QuotaStatus) {
+        self.key = key
+        self.account = account
+        self.quota = quota
+    }
 }
 
 /// What `submit` decides on.

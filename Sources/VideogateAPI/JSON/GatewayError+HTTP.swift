@@ -44,5 +44,5 @@ enum JSONResponse {
 
 extension Date {
     /// RFC 3339 UTC with whole seconds, as the API shows times.
-    var rfc3339: String { formatted(.iso8601) }
+    var rfc3339: String { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)).formatted(.iso8601) }
 }

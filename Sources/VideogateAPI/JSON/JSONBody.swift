@@ -33,7 +33,7 @@ struct JSONBody: Sendable {
         } catch {
             throw GatewayError(.invalidJSON, "The body is not a JSON object.")
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = SecretHash.hex(SHA256.hash(data: data))
         return JSONBody(object: object, sha256: digest)
     }
 }

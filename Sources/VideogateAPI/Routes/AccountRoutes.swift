@@ -72,9 +72,9 @@ struct AccountRoutes: Sendable {
 
     /// Plan, balances, and the calling key's use of its daily limit.
     func account(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.withRateLimitHeaders(request) { principal, now in
+        try await services.withRateLimitHeaders(request) { principal, _ in
             let balances = try await services.store.balances(accountID: principal.account.id)
-            let quota = try await services.store.quota(keyID: principal.key.id, limit: principal.account.dailyLimit, at: now)
+            let quota = principal.quota
             let account = principal.account
             return JSONResponse.make(
                 AccountEnvelope(

@@ -11,7 +11,7 @@ struct VideoRoutes: Sendable {
     func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let principal = try await services.authenticate(request)
-        let now = services.clock.now()
+        let now = principal.now
         let jobID = Identifier.make("req", at: now)
         var idempotencyKey = request.headers[.idempotencyKey]
         var requestHash = ""
@@ -154,11 +154,9 @@ extension GatewayServices {
         _ request: Request, _ body: (Principal, Date) async throws -> Response
     ) async throws -> Response {
         let principal = try await authenticate(request)
-        let now = clock.now()
-        let quota = try await store.quota(keyID: principal.key.id, limit: principal.account.dailyLimit, at: now)
-        let headers = RateLimitHeaders.make(quota)
+        let headers = RateLimitHeaders.make(principal.quota)
         do {
-            var response = try await body(principal, now)
+            var response = try await body(principal, principal.now)
             response.headers.append(contentsOf: headers)
             return response
         } catch let error as GatewayError {

@@ -31,8 +31,67 @@ extension LedgerEntry {
     }
 }
 
+/// The columns of `jobs`, selected by name and read back by position: GRDB's lookup of a column
+/// by name is a case-insensitive scan, which dominated decoding a 40-column job.
+enum JobColumns {
+    static let names = [
+        "id",
+        "account_id",
+        "key_id",
+        "environment",
+        "model_id",
+        "provider",
+        "upstream_model",
+        "mode",
+        "prompt",
+        "image_url",
+        "image_key",
+        "aspect_ratio",
+        "duration",
+        "webhook_url",
+        "metadata",
+        "status",
+        "progress",
+        "credits_reserved",
+        "credits_used",
+        "error_code",
+        "error_message",
+        "provider_job_id",
+        "provider_request_id",
+        "attempts",
+        "next_attempt_at",
+        "lease_owner",
+        "lease_expires_at",
+        "deadline_at",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "completed_at",
+        "expires_at",
+        "video_key",
+        "thumbnail_key",
+        "video_bytes",
+        "video_duration_ms",
+        "video_width",
+        "video_height",
+        "result_deleted"
+    ]
+    static let list = names.joined(separator: ", ")
+    static let position: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+}
+
+/// A job row read by column position.
+struct JobRow {
+    let row: Row
+    subscript<T: DatabaseValueConvertible>(_ name: String) -> T {
+        row[JobColumns.position[name]!]
+    }
+}
+
 extension Job {
-    init(row: Row) throws {
+    /// Decodes a row selected with `JobColumns.list`.
+    init(row raw: Row) throws {
+        let row = JobRow(row: raw)
         let model = VideoModel(
             id: row["model_id"], provider: try enumValue(row["provider"]), mode: try enumValue(row["mode"]), credits: row["credits_reserved"],
             durations: [row["duration"]], aspectRatios: [try enumValue(row["aspect_ratio"])], upstreamModel: row["upstream_model"])
@@ -68,5 +127,32 @@ extension Job {
                 durationMilliseconds: row["video_duration_ms"] ?? 0, width: row["video_width"] ?? 0, height: row["video_height"] ?? 0)
         }
         resultDeleted = (row["result_deleted"] as Int) != 0
+    }
+}
+
+extension Database {
+    // Statements prepared once per connection and reused: preparing (parsing, and GRDB's
+    // region tracking) cost more than running the small queries of the hot paths.
+
+    /// Runs one statement.
+    func run(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    /// The first row of a query, or nil.
+    func row(sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// Every row of a query.
+    func rows(sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// The first column of the first row, or nil.
+    func value<T: DatabaseValueConvertible & StatementColumnConvertible>(
+        _ type: T.Type, sql: String, arguments: StatementArguments = StatementArguments()
+    ) throws -> T? {
+        try T.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 }

@@ -5,8 +5,7 @@ import VideogateDomain
 extension SQLiteStore {
     public func createAccount(_ account: Account) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO accounts (id, name, plan, daily_limit, webhook_secret, created_at)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
@@ -15,45 +14,42 @@ extension SQLiteStore {
                     StoreCoding.millis(account.createdAt),
                 ])
             for environment in KeyEnvironment.allCases {
-                try db.execute(
-                    sql: "INSERT INTO balances (account_id, environment, total, held) VALUES (?, ?, 0, 0)",
+                try db.run(sql: "INSERT INTO balances (account_id, environment, total, held) VALUES (?, ?, 0, 0)",
                     arguments: [account.id, environment.rawValue])
             }
         }
     }
 
     public func account(id: String) async throws -> Account? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Account.init(row:))
+        try read { db in
+            try db.row(sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Account.init(row:))
         }
     }
 
     public func hasAccounts() async throws -> Bool {
-        try await pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM accounts)") ?? false }
+        try read { db in try db.value(Bool.self, sql: "SELECT EXISTS (SELECT 1 FROM accounts)") ?? false }
     }
 
     public func updateAccount(id: String, plan: Plan?, dailyLimit: Int?) async throws -> Account? {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE accounts SET plan = COALESCE(?, plan), daily_limit = COALESCE(?, daily_limit) WHERE id = ?",
+            try db.run(sql: "UPDATE accounts SET plan = COALESCE(?, plan), daily_limit = COALESCE(?, daily_limit) WHERE id = ?",
                 arguments: [plan?.rawValue, dailyLimit, id])
-            return try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Account.init(row:))
+            return try db.row(sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Account.init(row:))
         }
     }
 
     public func rotateWebhookSecret(accountID: String, secret: String) async throws -> Account? {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE accounts SET webhook_secret = ? WHERE id = ?", arguments: [secret, accountID])
-            return try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID]).map(Account.init(row:))
+            try db.run(sql: "UPDATE accounts SET webhook_secret = ? WHERE id = ?", arguments: [secret, accountID])
+            return try db.row(sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID]).map(Account.init(row:))
         }
     }
 
     public func createKey(_ key: APIKey) async throws {
         try await pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)", arguments: [key.accountID]) == true
+            guard try db.value(Bool.self, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)", arguments: [key.accountID]) == true
             else { throw StoreError.notFound }
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO api_keys (id, account_id, environment, name, prefix, hash, created_at, revoked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
                     """,
@@ -63,12 +59,10 @@ extension SQLiteStore {
         }
     }
 
-    public func authenticate(keyHash: String) async throws -> (key: APIKey, account: Account)? {
-        try await pool.read { db in
+    public func authenticate(keyHash: String, at now: Date) async throws -> AuthenticatedKey? {
+        try read { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
+                let row = try db.row(sql: """
                         SELECT k.id AS key_id, k.environment, k.name AS key_name, k.prefix, k.hash, k.created_at AS key_created_at,
                                a.id, a.name, a.plan, a.daily_limit, a.webhook_secret, a.created_at
                         FROM api_keys k JOIN accounts a ON a.id = k.account_id
@@ -80,14 +74,13 @@ extension SQLiteStore {
             let key = APIKey(
                 id: row["key_id"], accountID: account.id, environment: try enumValue(row["environment"]), name: row["key_name"],
                 prefix: row["prefix"], hash: row["hash"], createdAt: StoreCoding.date(row["key_created_at"] as Int64), revokedAt: nil)
-            return (key, account)
+            return AuthenticatedKey(key: key, account: account, quota: try quota(db, keyID: key.id, limit: account.dailyLimit, now: now))
         }
     }
 
     public func revokeKey(id: String, at: Date) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [StoreCoding.millis(at), id])
+            try db.run(sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [StoreCoding.millis(at), id])
             return db.changesCount > 0
         }
     }

@@ -8,8 +8,7 @@ extension SQLiteStore {
             let now = command.now
             // 1. An idempotent replay answers before anything is counted.
             if let idempotencyKey = command.idempotencyKey,
-                let record = try Row.fetchOne(
-                    db, sql: "SELECT request_hash, job_id FROM idempotency_keys WHERE account_id = ? AND key = ? AND created_at >= ?",
+                let record = try db.row(sql: "SELECT request_hash, job_id FROM idempotency_keys WHERE account_id = ? AND key = ? AND created_at >= ?",
                     arguments: [
                         command.account.id, idempotencyKey,
                         StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow)),
@@ -24,8 +23,7 @@ extension SQLiteStore {
             // 2. The daily limit; a refusal by the limit itself is not counted.
             var quota = try self.quota(db, keyID: command.key.id, limit: command.account.dailyLimit, now: now)
             if quota.isExhausted { return .refused(StoreCoding.rateLimited(quota, now: now), quota) }
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO quota_buckets (key_id, bucket, count) VALUES (?, ?, 1)
                     ON CONFLICT (key_id, bucket) DO UPDATE SET count = count + 1
                     """,
@@ -40,15 +38,13 @@ extension SQLiteStore {
             }
             // 4. Credits: the hold is a conditional update, so racing submissions cannot overdraw.
             guard try applyLedger(db, job: job, kind: .hold, at: now) != nil else {
-                let balance = try Row.fetchOne(
-                    db, sql: "SELECT total - held AS available FROM balances WHERE account_id = ? AND environment = ?",
+                let balance = try db.row(sql: "SELECT total - held AS available FROM balances WHERE account_id = ? AND environment = ?",
                     arguments: [job.accountID, job.environment.rawValue])
                 return .refused(StoreCoding.insufficientCredits(price: job.creditsReserved, available: balance?["available"] ?? 0), quota)
             }
             try insertJob(db, job)
             if let idempotencyKey = command.idempotencyKey {
-                try db.execute(
-                    sql: """
+                try db.run(sql: """
                         INSERT INTO idempotency_keys (account_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (account_id, key) DO UPDATE
                         SET request_hash = excluded.request_hash, job_id = excluded.job_id, created_at = excluded.created_at
@@ -60,12 +56,11 @@ extension SQLiteStore {
     }
 
     public func quota(keyID: String, limit: Int, at: Date) async throws -> QuotaStatus {
-        try await pool.read { db in try self.quota(db, keyID: keyID, limit: limit, now: at) }
+        try read { db in try self.quota(db, keyID: keyID, limit: limit, now: at) }
     }
 
     func quota(_ db: Database, keyID: String, limit: Int, now: Date) throws -> QuotaStatus {
-        let row = try Row.fetchOne(
-            db, sql: "SELECT COALESCE(SUM(count), 0) AS used, MIN(bucket) AS oldest FROM quota_buckets WHERE key_id = ? AND bucket >= ?",
+        let row = try db.row(sql: "SELECT COALESCE(SUM(count), 0) AS used, MIN(bucket) AS oldest FROM quota_buckets WHERE key_id = ? AND bucket >= ?",
             arguments: [keyID, QuotaWindow.firstBucket(at: now)])
         let used: Int = row?["used"] ?? 0
         let oldest: Int64? = row?["oldest"]
@@ -73,21 +68,19 @@ extension SQLiteStore {
     }
 
     public func job(id: String, accountID: String) async throws -> Job? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ? AND account_id = ?", arguments: [id, accountID]).map(Job.init(row:))
+        try read { db in
+            try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ?", arguments: [id, accountID]).map(Job.init(row:))
         }
     }
 
     public func job(id: String) async throws -> Job? {
-        try await pool.read { db in try self.fetchJob(db, id: id) }
+        try read { db in try self.fetchJob(db, id: id) }
     }
 
     public func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM jobs
+        try read { db in
+            try db.rows(sql: """
+                    SELECT \(JobColumns.list) FROM jobs
                     WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
                     ORDER BY id DESC LIMIT ?4
                     """,
@@ -97,12 +90,11 @@ extension SQLiteStore {
     }
 
     func fetchJob(_ db: Database, id: String) throws -> Job? {
-        try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Job.init(row:))
+        try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ?", arguments: [id]).map(Job.init(row:))
     }
 
     func insertJob(_ db: Database, _ job: Job) throws {
-        try db.execute(
-            sql: """
+        try db.run(sql: """
                 INSERT INTO jobs (
                     id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
                     aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,

@@ -4,9 +4,9 @@ import VideogateDomain
 
 extension SQLiteStore {
     public func balances(accountID: String) async throws -> [KeyEnvironment: Balance] {
-        try await pool.read { db in
+        try read { db in
             var result: [KeyEnvironment: Balance] = [.live: .zero, .test: .zero]
-            for row in try Row.fetchAll(db, sql: "SELECT environment, total, held FROM balances WHERE account_id = ?", arguments: [accountID]) {
+            for row in try db.rows(sql: "SELECT environment, total, held FROM balances WHERE account_id = ?", arguments: [accountID]) {
                 result[try enumValue(row["environment"])] = Balance(total: row["total"], held: row["held"])
             }
             return result
@@ -16,9 +16,7 @@ extension SQLiteStore {
     public func grant(accountID: String, environment: KeyEnvironment, amount: Int, reason: String?, at: Date) async throws -> Balance {
         try await pool.write { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
+                let row = try db.row(sql: """
                         UPDATE balances SET total = total + ?
                         WHERE account_id = ? AND environment = ? AND total + ? >= held
                         RETURNING total, held
@@ -26,8 +24,7 @@ extension SQLiteStore {
                     arguments: [amount, accountID, environment.rawValue, amount])
             else {
                 guard
-                    let current = try Row.fetchOne(
-                        db, sql: "SELECT total, held FROM balances WHERE account_id = ? AND environment = ?",
+                    let current = try db.row(sql: "SELECT total, held FROM balances WHERE account_id = ? AND environment = ?",
                         arguments: [accountID, environment.rawValue])
                 else { throw StoreError.notFound }
                 throw StoreError.wouldGoBelowHeld(Balance(total: current["total"], held: current["held"]))
@@ -41,10 +38,8 @@ extension SQLiteStore {
     }
 
     public func ledger(accountID: String, limit: Int, before: String?) async throws -> [LedgerEntry] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+        try read { db in
+            try db.rows(sql: """
                     SELECT * FROM ledger_entries
                     WHERE account_id = ? AND (? IS NULL OR id < ?)
                     ORDER BY id DESC LIMIT ?
@@ -73,7 +68,7 @@ extension SQLiteStore {
         case .grant:
             preconditionFailure("grants are not job ledger effects")
         }
-        guard let row = try Row.fetchOne(db, sql: sql, arguments: [amount, job.accountID, job.environment.rawValue]) else { return nil }
+        guard let row = try db.row(sql: sql, arguments: [amount, job.accountID, job.environment.rawValue]) else { return nil }
         let balance = Balance(total: row["total"], held: row["held"])
         let signed = kind == .hold ? amount : -amount
         try insertLedgerEntry(
@@ -86,8 +81,7 @@ extension SQLiteStore {
         _ db: Database, accountID: String, environment: KeyEnvironment, kind: LedgerEntryKind, amount: Int, jobID: String?,
         reason: String?, after: Balance, at: Date
     ) throws {
-        try db.execute(
-            sql: """
+        try db.run(sql: """
                 INSERT INTO ledger_entries (id, account_id, environment, kind, amount, job_id, reason, total_after, held_after, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,

@@ -5,9 +5,7 @@ import VideogateDomain
 extension SQLiteStore {
     public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
         try await pool.write { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+            try db.rows(sql: """
                     UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
                     WHERE id IN (
                         SELECT id FROM jobs
@@ -16,7 +14,7 @@ extension SQLiteStore {
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
                         ORDER BY next_attempt_at LIMIT ?4
                     )
-                    RETURNING *
+                    RETURNING \(JobColumns.list)
                     """,
                 arguments: [owner, StoreCoding.millis(leaseUntil), StoreCoding.millis(now), limit]
             ).map(Job.init(row:))
@@ -25,8 +23,7 @@ extension SQLiteStore {
 
     public func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     UPDATE jobs SET lease_expires_at = ?
                     WHERE id = ? AND lease_owner = ? AND status IN ('pending', 'processing')
                     """,
@@ -37,8 +34,7 @@ extension SQLiteStore {
 
     public func releaseLease(jobID: String, owner: String) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
+            try db.run(sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
                 arguments: [jobID, owner])
         }
     }
@@ -47,8 +43,7 @@ extension SQLiteStore {
         try await pool.write { db in
             let job = transition.job
             let result = job.result
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     UPDATE jobs SET
                         status = ?, progress = ?, credits_used = ?, error_code = ?, error_message = ?,
                         provider_job_id = ?, provider_request_id = ?, next_attempt_at = ?, updated_at = ?,
@@ -75,11 +70,9 @@ extension SQLiteStore {
     }
 
     public func expiredResults(now: Date, limit: Int) async throws -> [Job] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM jobs WHERE status = 'completed' AND result_deleted = 0 AND expires_at <= ?
+        try read { db in
+            try db.rows(sql: """
+                    SELECT \(JobColumns.list) FROM jobs WHERE status = 'completed' AND result_deleted = 0 AND expires_at <= ?
                     ORDER BY expires_at LIMIT ?
                     """,
                 arguments: [StoreCoding.millis(now), limit]
@@ -89,7 +82,7 @@ extension SQLiteStore {
 
     public func markResultDeleted(jobID: String) async throws {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET result_deleted = 1 WHERE id = ?", arguments: [jobID])
+            try db.run(sql: "UPDATE jobs SET result_deleted = 1 WHERE id = ?", arguments: [jobID])
         }
     }
 }

@@ -45,8 +45,15 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
+    /// Reads on the calling thread. A read of a few cached pages costs far less than the two
+    /// thread hops of GRDB's async API, and with one cooperative thread per core at most that many
+    /// readers wait for a connection of the pool (8).
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
     public func ping() async throws {
-        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        _ = try read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
     public func close() async throws {
@@ -63,7 +70,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func stats(now: Date) async throws -> StoreStats {
-        try await pool.read { db in
+        try read { db in
             var byStatus: [JobStatus: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
                 if let status = JobStatus(rawValue: row["status"]) { byStatus[status] = row["n"] }
