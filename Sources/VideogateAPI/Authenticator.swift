@@ -66,8 +66,14 @@ extension GatewayServices {
 
     static func bearerToken(_ request: Request) -> String? {
         guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingCharacters(in: .whitespaces)
+        let utf8 = header.utf8
+        guard utf8.count > 7 else { return nil }
+        // "Bearer " in any letter case, without allocating.
+        for (offset, expected) in "bearer ".utf8.enumerated() {
+            let byte = utf8[utf8.index(utf8.startIndex, offsetBy: offset)]
+            guard byte | (byte >= 65 && byte <= 90 ? 0x20 : 0) == expected else { return nil }
+        }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 }

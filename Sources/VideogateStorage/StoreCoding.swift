@@ -10,6 +10,7 @@ enum StoreCoding {
     static func date(_ millis: Int64?) -> Date? { millis.map { date($0) } }
 
     static func encodeMetadata(_ metadata: [String: String]) -> String {
+        if metadata.isEmpty { return "{}" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         guard let data = try? encoder.encode(metadata) else { return "{}" }
@@ -17,7 +18,7 @@ enum StoreCoding {
     }
 
     static func decodeMetadata(_ text: String?) -> [String: String] {
-        guard let text, let value = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
+        guard let text, text != "{}", let value = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
         return value
     }
 

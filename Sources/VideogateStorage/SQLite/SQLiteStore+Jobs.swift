@@ -4,7 +4,7 @@ import VideogateDomain
 
 extension SQLiteStore {
     public func submit(_ command: SubmitCommand) async throws -> SubmitOutcome {
-        try await pool.write { db in
+        try await submitBatcher.run { db in
             let now = command.now
             // 1. An idempotent replay answers before anything is counted.
             if let idempotencyKey = command.idempotencyKey,
@@ -18,7 +18,7 @@ extension SQLiteStore {
                 guard record["request_hash"] as String == command.requestHash else {
                     return .refused(StoreCoding.idempotencyConflict(), quota)
                 }
-                if let job = try fetchJob(db, id: record["job_id"]) { return .replayed(job, quota) }
+                if let job = try self.fetchJob(db, id: record["job_id"]) { return .replayed(job, quota) }
             }
             // 2. The daily limit; a refusal by the limit itself is not counted.
             var quota = try self.quota(db, keyID: command.key.id, limit: command.account.dailyLimit, now: now)
@@ -37,12 +37,12 @@ extension SQLiteStore {
             case .success(let validated): job = validated
             }
             // 4. Credits: the hold is a conditional update, so racing submissions cannot overdraw.
-            guard try applyLedger(db, job: job, kind: .hold, at: now) != nil else {
+            guard try self.applyLedger(db, job: job, kind: .hold, at: now) != nil else {
                 let balance = try db.row(sql: "SELECT total - held AS available FROM balances WHERE account_id = ? AND environment = ?",
                     arguments: [job.accountID, job.environment.rawValue])
                 return .refused(StoreCoding.insufficientCredits(price: job.creditsReserved, available: balance?["available"] ?? 0), quota)
             }
-            try insertJob(db, job)
+            try self.insertJob(db, job)
             if let idempotencyKey = command.idempotencyKey {
                 try db.run(sql: """
                         INSERT INTO idempotency_keys (account_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)
