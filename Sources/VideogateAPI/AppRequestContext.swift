@@ -1,4 +1,5 @@
 import Hummingbird
+import Synchronization
 import Logging
 import VideogateDomain
 
@@ -10,6 +11,18 @@ public struct AppRequestContext: RequestContext {
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
-        self.requestID = Identifier.make("http")
+        self.requestID = RequestIDs.next()
+    }
+}
+
+/// HTTP request ids: a random per-process prefix and a counter, cheap enough for every request
+/// (a ULID would cost two getrandom calls). Unique across processes in practice, sortable within one.
+enum RequestIDs {
+    private static let prefix = "http_" + Identifier.randomBase62(10) + "_"
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let value = counter.add(1, ordering: .relaxed).newValue
+        return prefix + String(value, radix: 36)
     }
 }

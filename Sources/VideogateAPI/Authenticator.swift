@@ -73,7 +73,9 @@ extension GatewayServices {
             let byte = utf8[utf8.index(utf8.startIndex, offsetBy: offset)]
             guard byte | (byte >= 65 && byte <= 90 ? 0x20 : 0) == expected else { return nil }
         }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        let token = header.utf8.dropFirst(7).drop { $0 == 32 || $0 == 9 }
+        let end = token.lastIndex { $0 != 32 && $0 != 9 }
+        guard let end else { return nil }
+        return String(Substring(token[...end]))
     }
 }

@@ -158,9 +158,9 @@ public struct JobRunner: Sendable {
                     label: "videogate_jobs_finished_total",
                     dimensions: [("provider", job.provider.rawValue), ("status", status.rawValue)], factory: metrics
                 ).increment()
-                logger.info(
-                    "job finished",
-                    metadata: ["status": .string(status.rawValue), "error_code": .string(transition.job.failure?.code.rawValue ?? "")])
+                var metadata: Logger.Metadata = ["status": .string(status.rawValue)]
+                if let failure = transition.job.failure { metadata["error_code"] = .string(failure.code.rawValue) }
+                logger.info("job finished", metadata: metadata)
                 if let key = job.imageKey { try? await blobs.delete(key: key) }
             }
         } catch let refusal as JobTransitionRefusal {
