@@ -46,7 +46,7 @@ public func buildRouter(
     for (method, path) in [(HTTPRequest.Method.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/openapi.json")] {
         table.add(method, path)
     }
-    let document = OpenAPIDocument.json(routes: table)
+    let document = OpenAPIDocument.json()
     let ops = OperationsRoutes(services: services, operations: operations, openAPI: ByteBuffer(bytes: document))
     list += [
         (.get, "/healthz", ops.health),

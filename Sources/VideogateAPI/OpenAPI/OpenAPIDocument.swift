@@ -1,4 +1,112 @@
-/// The OpenAPI 3.1 document of every route (being written).
+import Foundation
+import VideogateDomain
+
+/// The OpenAPI 3.1 document served at `/openapi.json`, built once at start-up. Operations are
+/// listed here by method and path; a test checks them against the router's table both ways.
 enum OpenAPIDocument {
-    static func json(routes: RouteTable) -> [UInt8] { Array("{}".utf8) }
+    static func json() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? Array(encoder.encode(document))) ?? Array("{}".utf8)
+    }
+
+    static var document: JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        for operation in OpenAPIOperations.all {
+            paths[operation.path, default: [:]][operation.method] = operation.json
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "videogate",
+                "version": "1.0.0",
+                "description": "One API for AI video generation across Google Veo, OpenAI Sora, Kling, Alibaba WAN and ByteDance Seedance.",
+            ],
+            "servers": [["url": "/"]],
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": [
+                "schemas": .object(OpenAPISchemas.all),
+                "securitySchemes": [
+                    "apiKey": ["type": "http", "scheme": "bearer", "description": "vg_live_... or vg_test_... key"],
+                    "adminToken": ["type": "http", "scheme": "bearer", "description": "VIDEOGATE_ADMIN_TOKEN"],
+                ],
+                "headers": [
+                    "X-Request-Id": ["description": "The server's id for this HTTP call", "schema": ["type": "string"]],
+                    "X-RateLimit-Limit": ["description": "Requests per key per rolling 24 hours", "schema": ["type": "integer"]],
+                    "X-RateLimit-Remaining": ["description": "Requests left in the window", "schema": ["type": "integer"]],
+                    "X-RateLimit-Reset": [
+                        "description": "Unix time (s) when the oldest counted request leaves the window", "schema": ["type": "integer"],
+                    ],
+                    "Retry-After": ["description": "Seconds to wait", "schema": ["type": "integer"]],
+                ],
+            ],
+        ]
+    }
 }
+
+/// One documented operation.
+struct OpenAPIOperation {
+    enum Auth { case none, apiKey, admin }
+
+    let method: String
+    let path: String
+    let id: String
+    let summary: String
+    let auth: Auth
+    var parameters: [JSONValue] = []
+    var requestBody: String? = nil
+    /// Status → (description, content): a schema name for JSON, or a media type for bytes.
+    var responses: [(Int, String, Content)]
+    var rateLimited = false
+
+    enum Content {
+        case json(String)
+        case bytes([String])
+        case text(String)
+        case none
+    }
+
+    var json: JSONValue {
+        var operation: [String: JSONValue] = ["operationId": .string(id), "summary": .string(summary)]
+        switch auth {
+        case .none: operation["security"] = []
+        case .apiKey: operation["security"] = [["apiKey": []]]
+        case .admin: operation["security"] = [["adminToken": []]]
+        }
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        if let requestBody {
+            operation["requestBody"] = [
+                "required": true, "content": ["application/json": ["schema": OpenAPISchemas.ref(requestBody)]],
+            ]
+        }
+        var all = responses
+        if auth != .none { all.append((401, "Missing, malformed, unknown or revoked credentials", .json("Error"))) }
+        var rendered: [String: JSONValue] = [:]
+        for (status, description, content) in all {
+            rendered[String(status)] = response(status: status, description: description, content: content)
+        }
+        rendered["default"] = response(status: 500, description: "Any other failure (405 with Allow, 500)", content: .json("Error"))
+        operation["responses"] = .object(rendered)
+        return .object(operation)
+    }
+
+    private func response(status: Int, description: String, content: Content) -> JSONValue {
+        var headers: [String: JSONValue] = ["X-Request-Id": ["$ref": "#/components/headers/X-Request-Id"]]
+        if rateLimited && status != 401 {
+            for name in ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"] {
+                headers[name] = ["$ref": .string("#/components/headers/\(name)")]
+            }
+        }
+        if status == 429 { headers["Retry-After"] = ["$ref": "#/components/headers/Retry-After"] }
+        var object: [String: JSONValue] = ["description": .string(description), "headers": .object(headers)]
+        switch content {
+        case .json(let schema): object["content"] = ["application/json": ["schema": OpenAPISchemas.ref(schema)]]
+        case .bytes(let types): object["content"] = .object(Dictionary(uniqueKeysWithValues: types.map { ($0, ["schema": ["type": "string", "format": "binary"]]) }))
+        case .text(let type): object["content"] = .object([type: ["schema": ["type": "string"]]])
+        case .none: break
+        }
+        return .object(object)
+    }
+}
+
+extension OpenAPIOperation.Content: Equatable {}

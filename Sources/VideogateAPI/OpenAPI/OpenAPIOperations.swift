@@ -1,0 +1,127 @@
+import VideogateDomain
+
+/// Every documented operation, in the order of `Router+build.swift`.
+enum OpenAPIOperations {
+    static func path(_ name: String, _ description: String) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "description": .string(description), "schema": ["type": "string"]]
+    }
+    static func query(_ name: String, _ description: String, _ schema: JSONValue = ["type": "string"]) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema]
+    }
+    static func header(_ name: String, _ description: String) -> JSONValue {
+        ["name": .string(name), "in": "header", "required": false, "description": .string(description), "schema": ["type": "string"]]
+    }
+
+    static let paging: [JSONValue] = [
+        query("limit", "Page size, 1 to 100", ["type": "integer", "minimum": 1, "maximum": 100]),
+        query("after", "The next_cursor of the previous page"),
+    ]
+    static let statusFilter = query("status", "Only jobs in this status", ["type": "string", "enum": .array(JobStatus.allCases.map { .string($0.rawValue) })])
+    static let bodyErrors: [(Int, String, OpenAPIOperation.Content)] = [
+        (400, "Malformed body or invalid field", .json("Error")),
+        (413, "Body larger than the limit", .json("Error")),
+        (415, "Body not application/json", .json("Error")),
+    ]
+    static let fileResponses: [(Int, String, OpenAPIOperation.Content)] = [
+        (200, "The file", .bytes(["video/mp4", "image/jpeg"])),
+        (206, "The requested byte range", .bytes(["video/mp4", "image/jpeg"])),
+        (304, "Not modified (If-None-Match)", .none),
+        (410, "The result expired and was deleted", .json("Error")),
+        (416, "Range outside the file", .json("Error")),
+    ]
+    static let fileHeaders = [header("Range", "bytes=start-end"), header("If-None-Match", "An ETag"), header("If-Range", "An ETag")]
+
+    static let all: [OpenAPIOperation] = [
+        OpenAPIOperation(
+            method: "post", path: "/v1/video", id: "submitVideo", summary: "Submit a video generation job", auth: .apiKey,
+            parameters: [header("Idempotency-Key", "Up to 255 characters; a repeat with the same body within 24 h replays the first response")],
+            requestBody: "SubmitRequest",
+            responses: [
+                (200, "The job, stored before this response", .json("Job")),
+                (402, "Not enough available credits", .json("Error")),
+                (409, "Idempotency-Key reused with another body", .json("Error")),
+                (429, "Daily request limit reached", .json("Error")),
+                (503, "The model's provider is not configured (live keys)", .json("Error")),
+            ] + bodyErrors, rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/video", id: "listVideos", summary: "The account's jobs, newest first", auth: .apiKey,
+            parameters: [statusFilter] + paging,
+            responses: [(200, "A page of jobs", .json("JobList")), (400, "Bad query parameter", .json("Error"))], rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/video/{id}", id: "getVideo", summary: "Poll a job", auth: .apiKey,
+            parameters: [path("id", "The request_id")],
+            responses: [
+                (200, "The job", .json("Job")), (404, "No such job for this account", .json("Error")),
+                (429, "Polled too often", .json("Error")),
+            ], rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/video/{id}/content", id: "getVideoContent", summary: "The MP4 of a completed job", auth: .apiKey,
+            parameters: [path("id", "The request_id")] + fileHeaders,
+            responses: fileResponses + [(404, "No such job, or not completed", .json("Error"))], rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/models", id: "listModels", summary: "The model catalog", auth: .apiKey,
+            responses: [(200, "The catalog; available is for the caller's key environment", .json("ModelList"))]),
+        OpenAPIOperation(
+            method: "get", path: "/v1/account", id: "getAccount", summary: "Plan, balances and the key's daily limit", auth: .apiKey,
+            responses: [(200, "The account", .json("Account"))], rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/files/{file_id}", id: "getSignedFile", summary: "A result file behind a signed URL (video_url)",
+            auth: .none,
+            parameters: [
+                path("file_id", "req_....mp4 or req_....jpg"), query("expires", "Unix seconds", ["type": "integer"]),
+                query("signature", "HMAC-SHA256, base64url"),
+            ] + fileHeaders,
+            responses: fileResponses + [(403, "Signature missing or wrong", .json("Error")), (404, "No such file", .json("Error"))]),
+        OpenAPIOperation(
+            method: "post", path: "/admin/accounts", id: "adminCreateAccount", summary: "Create an account", auth: .admin,
+            requestBody: "AdminAccountCreate", responses: [(200, "The account", .json("AdminAccount"))] + bodyErrors),
+        OpenAPIOperation(
+            method: "get", path: "/admin/accounts/{id}", id: "adminGetAccount", summary: "An account with balances", auth: .admin,
+            parameters: [path("id", "acct_...")],
+            responses: [(200, "The account", .json("AdminAccount")), (404, "No such account", .json("Error"))]),
+        OpenAPIOperation(
+            method: "patch", path: "/admin/accounts/{id}", id: "adminUpdateAccount", summary: "Change plan or daily limit", auth: .admin,
+            parameters: [path("id", "acct_...")], requestBody: "AdminAccountUpdate",
+            responses: [(200, "The account", .json("AdminAccount")), (404, "No such account", .json("Error"))] + bodyErrors),
+        OpenAPIOperation(
+            method: "post", path: "/admin/accounts/{id}/keys", id: "adminCreateKey", summary: "Create an API key", auth: .admin,
+            parameters: [path("id", "acct_...")], requestBody: "AdminKeyCreate",
+            responses: [(200, "The key; the secret is shown only here", .json("AdminKeyCreated")), (404, "No such account", .json("Error"))]
+                + bodyErrors),
+        OpenAPIOperation(
+            method: "delete", path: "/admin/keys/{key_id}", id: "adminRevokeKey", summary: "Revoke a key", auth: .admin,
+            parameters: [path("key_id", "key_...")],
+            responses: [(200, "Revoked from the next request on", .json("AdminKeyRevoked")), (404, "No such key", .json("Error"))]),
+        OpenAPIOperation(
+            method: "post", path: "/admin/accounts/{id}/credits", id: "adminAddCredits", summary: "Add or remove credits", auth: .admin,
+            parameters: [path("id", "acct_...")], requestBody: "AdminCredits",
+            responses: [(200, "The new balances", .json("AdminBalances")), (404, "No such account", .json("Error"))] + bodyErrors),
+        OpenAPIOperation(
+            method: "get", path: "/admin/accounts/{id}/ledger", id: "adminLedger", summary: "Ledger entries, newest first", auth: .admin,
+            parameters: [path("id", "acct_...")] + paging,
+            responses: [
+                (200, "A page of entries", .json("LedgerList")), (400, "Bad query parameter", .json("Error")),
+                (404, "No such account", .json("Error")),
+            ]),
+        OpenAPIOperation(
+            method: "post", path: "/admin/accounts/{id}/webhook-secret", id: "adminRotateWebhookSecret",
+            summary: "Rotate the webhook secret", auth: .admin, parameters: [path("id", "acct_...")],
+            responses: [(200, "The account with its new secret", .json("AdminAccount")), (404, "No such account", .json("Error"))]),
+        OpenAPIOperation(
+            method: "get", path: "/admin/jobs", id: "adminListJobs", summary: "Jobs across accounts with provider ids and timings",
+            auth: .admin, parameters: [query("account", "acct_..."), statusFilter] + paging,
+            responses: [(200, "A page of jobs", .json("AdminJobList")), (400, "Bad query parameter", .json("Error"))]),
+        OpenAPIOperation(
+            method: "get", path: "/healthz", id: "health", summary: "200 while the process runs", auth: .none,
+            responses: [(200, "Alive", .json("Status"))]),
+        OpenAPIOperation(
+            method: "get", path: "/readyz", id: "ready", summary: "Database and result storage reachable", auth: .none,
+            responses: [(200, "Ready", .json("Status")), (503, "not_ready", .json("Error"))]),
+        OpenAPIOperation(
+            method: "get", path: "/metrics", id: "metrics", summary: "Prometheus metrics", auth: .none,
+            responses: [(200, "Prometheus text exposition", .text("text/plain"))]),
+        OpenAPIOperation(
+            method: "get", path: "/openapi.json", id: "openapi", summary: "This document", auth: .none,
+            responses: [(200, "OpenAPI 3.1", .text("application/json"))]),
+    ]
+}
