@@ -1,12 +1,13 @@
 import Foundation
 import Logging
+import Synchronization
 import VideogateDomain
 import VideogateStorage
 
 /// Settings of the HTTP layer.
 public struct APIConfiguration: Sendable {
     /// Base of `video_url` and other links, without a trailing slash.
-    public var publicURL: String
+    public var publicURL: PublicURL
     /// How long a result stays downloadable after completion.
     public var videoTTL: TimeInterval
     /// A job unfinished this long after submission ends in `error` / `timeout`.
@@ -20,10 +21,10 @@ public struct APIConfiguration: Sendable {
     public var adminToken: String
 
     public init(
-        publicURL: String, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,
+        publicURL: PublicURL, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,
         pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String
     ) {
-        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.publicURL = publicURL
         self.videoTTL = videoTTL
         self.jobTimeout = jobTimeout
         self.maxBodyBytes = maxBodyBytes
@@ -31,6 +32,22 @@ public struct APIConfiguration: Sendable {
         self.pollBurst = pollBurst
         self.adminToken = adminToken
     }
+}
+
+/// The base of links the server hands out. Set from `VIDEOGATE_PUBLIC_URL`, or from the address
+/// the listener actually bound (port 0 picks one) once the server runs.
+public final class PublicURL: Sendable {
+    private let value: Mutex<String>
+
+    public init(_ value: String) {
+        self.value = Mutex(Self.trimmed(value))
+    }
+
+    public var string: String { value.withLock { $0 } }
+
+    public func set(_ newValue: String) { value.withLock { $0 = Self.trimmed(newValue) } }
+
+    private static func trimmed(_ value: String) -> String { value.hasSuffix("/") ? String(value.dropLast()) : value }
 }
 
 /// Everything the routes use, built once by the application and shared by all requests.

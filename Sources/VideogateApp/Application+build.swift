@@ -41,12 +41,13 @@ public func buildGateway(
     let signingSecret = try Secrets.load(configured: config.signingSecret, file: "signing_secret", in: config.dataDirectory)
     let created = config.role == .worker ? nil : try await Bootstrap.run(store: store, clock: clock)
     let factory = PrometheusMetricsFactory(registry: registry)
+    let publicURL = PublicURL(config.effectivePublicURL)
 
     let services = GatewayServices(
         store: store, blobs: blobs, catalog: catalog, outbound: OutboundPolicy(allowedHosts: config.outboundAllowHosts),
         signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: [],
         configuration: APIConfiguration(
-            publicURL: config.effectivePublicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
+            publicURL: publicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
             pollInterval: config.pollInterval, adminToken: adminToken.value),
         metrics: HTTPMetrics(factory: factory))
     let gauges = StoreGauges(store: store, factory: factory, clock: clock)
@@ -72,7 +73,11 @@ public func buildGateway(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "videogate"),
         services: background,
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? config.port
+            if config.publicURL == nil { publicURL.set("http://\(config.host):\(port)") }
+            await onServerRunning(port)
+        },
         logger: logger)
     return Gateway(
         application: application, services: services, routes: routes, registry: registry, bootstrap: created,

@@ -81,7 +81,7 @@ extension GatewayServices {
     /// A URL that needs no header: the object store's presigned one, or our signed `/files` URL.
     func resultURL(key: String, expires: Date) async throws -> String {
         if let direct = try await blobs.directURL(key: key, expires: expires) { return direct.absoluteString }
-        return signer.url(base: configuration.publicURL, fileID: key, expires: expires)
+        return signer.url(base: configuration.publicURL.string, fileID: key, expires: expires)
     }
 }
 
