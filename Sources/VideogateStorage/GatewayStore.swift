@@ -38,7 +38,7 @@ public protocol GatewayStore: Sendable {
     /// Adds (or, negative, removes) credits. Throws `StoreError.wouldGoBelowHeld` when removal
     /// would leave less than is held, `StoreError.notFound` for an unknown account.
     func grant(accountID: String, environment: KeyEnvironment, amount: Int, reason: String?, at: Date) async throws -> Balance
-    /// Ledger entries, newest first, before the entry id `before` when given.
+    /// Ledger entries, newest first (in the order they were written), after the entry `before` when given.
     func ledger(accountID: String, limit: Int, before: String?) async throws -> [LedgerEntry]
 
     // MARK: Quota

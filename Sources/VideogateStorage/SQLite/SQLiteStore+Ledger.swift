@@ -38,13 +38,15 @@ extension SQLiteStore {
     }
 
     public func ledger(accountID: String, limit: Int, before: String?) async throws -> [LedgerEntry] {
+        // Insertion order (rowid), not the id: entries written in the same millisecond keep their order.
         try read { db in
-            try db.rows(sql: """
+            try db.rows(
+                sql: """
                     SELECT * FROM ledger_entries
-                    WHERE account_id = ? AND (? IS NULL OR id < ?)
-                    ORDER BY id DESC LIMIT ?
+                    WHERE account_id = ?1 AND (?2 IS NULL OR rowid < (SELECT rowid FROM ledger_entries WHERE id = ?2))
+                    ORDER BY rowid DESC LIMIT ?3
                     """,
-                arguments: [accountID, before, before, limit]
+                arguments: [accountID, before, limit]
             ).map(LedgerEntry.init(row:))
         }
     }
