@@ -111,8 +111,12 @@ public struct JobRunner: Sendable {
         let info: MediaInfo
         do {
             info = try await probe.inspect(video)
-        } catch {
+        } catch .notAVideo(let reason) {
+            logger.warning("result is not a video", metadata: ["job_id": .string(job.id), "reason": .string(reason)])
             throw ProviderFailure.final(JobFailure(.providerError, "The provider returned a file that is not a playable video."))
+        } catch {
+            // ffprobe itself failed (load, a killed process): our problem, not the video's. Try the step again.
+            throw ProviderFailure.retryable("checking the video failed: \(error)", retryAfter: nil)
         }
         let videoKey = ResultKeys.video(jobID: job.id)
         let thumbnailKey = ResultKeys.thumbnail(jobID: job.id)

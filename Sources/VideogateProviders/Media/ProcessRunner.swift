@@ -49,6 +49,10 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 public enum ProcessRunner {
     /// Seconds between SIGTERM and SIGKILL.
     public static let killGrace: TimeInterval = 2
+    /// How long output pipes may stay open after the process exited (a grandchild holding them)
+    /// before they are abandoned. Long: on a loaded machine the last reads of a finished process
+    /// can lag, and abandoning them early would cut its output short.
+    public static let pipeDrainGrace: TimeInterval = 30
 
     /// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments` and standard input
     /// closed. A non-zero exit is not an error: check `ProcessOutput.succeeded`.
@@ -222,7 +226,7 @@ private final class ProcessRun: @unchecked Sendable {
         let channels = self.channels
         lock.unlock()
         // A grandchild may hold the pipes open after the process is gone: stop waiting for EOF after a grace.
-        queue.asyncAfter(deadline: .now() + ProcessRunner.killGrace) { [weak self] in
+        queue.asyncAfter(deadline: .now() + ProcessRunner.pipeDrainGrace) { [weak self] in
             for channel in channels { channel.close(flags: .stop) }
             guard let self else { return }
             lock.lock()
