@@ -157,15 +157,3 @@ struct AdminJobView: Encodable {
         videoDurationMs = job.result?.durationMilliseconds
     }
 }
-
-struct AdminList<Item: Encodable>: Encodable {
-    let success = true
-    let data: [Item]
-    let hasMore: Bool
-    let nextCursor: String?
-    enum CodingKeys: String, CodingKey {
-        case success, data
-        case hasMore = "has_more"
-        case nextCursor = "next_cursor"
-    }
-}

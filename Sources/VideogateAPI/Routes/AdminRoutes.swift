@@ -86,27 +86,16 @@ struct AdminRoutes: Sendable {
         guard try await services.store.account(id: id) != nil else { throw AdminActions.noAccount }
         let page = try PageQuery(request, idPrefix: "led", defaultLimit: 100)
         let entries = try await services.store.ledger(accountID: id, limit: page.limit + 1, before: page.after)
-        let items = entries.prefix(page.limit).map(AdminLedgerEntryView.init)
-        let hasMore = entries.count > page.limit
-        return JSONResponse.make(AdminList(data: Array(items), hasMore: hasMore, nextCursor: hasMore ? items.last?.id : nil))
+        return JSONResponse.make(ListPage(entries.map(AdminLedgerEntryView.init), limit: page.limit, fetched: entries.count, cursor: \.id))
     }
 
     func jobs(_ request: Request, context: AppRequestContext) async throws -> Response {
         try services.authenticateAdmin(request)
         let page = try PageQuery(request, idPrefix: "req", defaultLimit: 50)
-        let query = request.uri.queryParameters
-        var status: JobStatus?
-        if let text = query["status"].map(String.init) {
-            guard let parsed = JobStatus(rawValue: text) else {
-                throw GatewayError(.invalidParameter, "status must be one of pending, processing, completed, error.", param: "status")
-            }
-            status = parsed
-        }
-        let account = query["account"].map(String.init)
-        let jobs = try await services.store.jobs(accountID: account, status: status, limit: page.limit + 1, before: page.after)
-        let items = jobs.prefix(page.limit).map(AdminJobView.init)
-        let hasMore = jobs.count > page.limit
-        return JSONResponse.make(AdminList(data: Array(items), hasMore: hasMore, nextCursor: hasMore ? items.last?.id : nil))
+        let account = request.uri.queryParameters["account"].map(String.init)
+        let jobs = try await services.store.jobs(
+            accountID: account, status: try PageQuery.status(request), limit: page.limit + 1, before: page.after)
+        return JSONResponse.make(ListPage(jobs.map(AdminJobView.init), limit: page.limit, fetched: jobs.count, cursor: \.id))
     }
 
     func rotateWebhookSecret(_ request: Request, context: AppRequestContext) async throws -> Response {

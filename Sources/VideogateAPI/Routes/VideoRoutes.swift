@@ -77,35 +77,15 @@ struct VideoRoutes: Sendable {
         }
     }
 
-    struct ListView: Encodable {
-        let success = true
-        let data: [JobView]
-        let hasMore: Bool
-        let nextCursor: String?
-        enum CodingKeys: String, CodingKey {
-            case success, data
-            case hasMore = "has_more"
-            case nextCursor = "next_cursor"
-        }
-    }
-
     /// The account's jobs, newest first: `?status=&limit=&after=`.
     func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await services.withRateLimitHeaders(request) { principal, _ in
             let page = try PageQuery(request, idPrefix: "req")
-            var status: JobStatus?
-            if let text = request.uri.queryParameters["status"].map(String.init) {
-                guard let parsed = JobStatus(rawValue: text) else {
-                    throw GatewayError(
-                        .invalidParameter, "status must be one of pending, processing, completed, error.", param: "status")
-                }
-                status = parsed
-            }
-            let jobs = try await services.store.jobs(accountID: principal.account.id, status: status, limit: page.limit + 1, before: page.after)
+            let jobs = try await services.store.jobs(
+                accountID: principal.account.id, status: try PageQuery.status(request), limit: page.limit + 1, before: page.after)
             var views: [JobView] = []
             for job in jobs.prefix(page.limit) { views.append(try await services.view(job, success: nil)) }
-            let hasMore = jobs.count > page.limit
-            return JSONResponse.make(ListView(data: views, hasMore: hasMore, nextCursor: hasMore ? views.last?.requestID : nil))
+            return JSONResponse.make(ListPage(views, limit: page.limit, fetched: jobs.count, cursor: \.requestID))
         }
     }
 }
@@ -133,6 +113,37 @@ struct PageQuery {
         } else {
             after = nil
         }
+    }
+}
+
+extension PageQuery {
+    /// The `status` filter of job lists.
+    static func status(_ request: Request) throws(GatewayError) -> JobStatus? {
+        guard let text = request.uri.queryParameters["status"].map(String.init) else { return nil }
+        guard let status = JobStatus(rawValue: text) else {
+            throw GatewayError(.invalidParameter, "status must be one of pending, processing, completed, error.", param: "status")
+        }
+        return status
+    }
+}
+
+/// One page of a list: `data`, `has_more`, and the `next_cursor` to pass as `after`.
+struct ListPage<Item: Encodable>: Encodable {
+    let success = true
+    let data: [Item]
+    let hasMore: Bool
+    let nextCursor: String?
+    enum CodingKeys: String, CodingKey {
+        case success, data
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    /// `fetched` is how many rows the query returned when asked for `limit + 1`.
+    init(_ items: [Item], limit: Int, fetched: Int, cursor: KeyPath<Item, String>) {
+        data = Array(items.prefix(limit))
+        hasMore = fetched > limit
+        nextCursor = hasMore ? data.last?[keyPath: cursor] : nil
     }
 }
 
