@@ -10,6 +10,8 @@ struct Principal: Sendable {
     let account: Account
     let quota: QuotaStatus
     let now: Date
+    /// The job the request names, when asked for and it is the account's.
+    let job: Job?
 }
 
 /// SHA-256 of secrets: keys are stored and looked up only by this hash.
@@ -42,17 +44,21 @@ public enum SecretHash {
 }
 
 extension GatewayServices {
-    /// The Bearer key of a `/v1` request. Missing, malformed, unknown or revoked: 401 `invalid_api_key`.
-    func authenticate(_ request: Request) async throws -> Principal {
+    /// The Bearer key of a `/v1` request, and the job `jobID` when given (in the same read).
+    /// Missing, malformed, unknown or revoked key: 401 `invalid_api_key`.
+    func authenticate(_ request: Request, jobID: String? = nil) async throws -> Principal {
         guard let secret = Self.bearerToken(request), KeyFormat.environment(of: secret) != nil else {
             throw GatewayError(.invalidAPIKey, "The API key is missing, malformed, unknown or revoked.")
         }
         let hash = SecretHash.hex(secret)
         let now = clock.now()
-        guard let found = try await store.authenticate(keyHash: hash, at: now), SecretHash.constantTimeEquals(found.key.hash, hash) else {
+        let wanted = jobID.flatMap { Identifier.isWellFormed($0, prefix: "req") ? $0 : nil }
+        guard let found = try await store.authenticate(keyHash: hash, at: now, jobID: wanted),
+            SecretHash.constantTimeEquals(found.key.hash, hash)
+        else {
             throw GatewayError(.invalidAPIKey, "The API key is missing, malformed, unknown or revoked.")
         }
-        return Principal(key: found.key, account: found.account, quota: found.quota, now: now)
+        return Principal(key: found.key, account: found.account, quota: found.quota, now: now, job: found.job)
     }
 
     /// Checks the admin token of an `/admin` request (401 `unauthorized` otherwise).

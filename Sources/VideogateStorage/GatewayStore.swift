@@ -25,9 +25,10 @@ public protocol GatewayStore: Sendable {
     func rotateWebhookSecret(accountID: String, secret: String) async throws -> Account?
     /// Stores a new key (its hash only).
     func createKey(_ key: APIKey) async throws
-    /// The unrevoked key with this SHA-256 hash, its account, and the key's use of its daily
-    /// limit at `at` (one read: every `/v1` request starts with it), or nil.
-    func authenticate(keyHash: String, at: Date) async throws -> AuthenticatedKey?
+    /// The unrevoked key with this SHA-256 hash, its account, the key's use of its daily limit at
+    /// `at`, and, when `jobID` is given, that job if it is the account's — all in one read, since
+    /// every `/v1` request starts here and polls need nothing more. Nil for an unknown or revoked key.
+    func authenticate(keyHash: String, at: Date, jobID: String?) async throws -> AuthenticatedKey?
     /// Revokes a key; false when there is no such key.
     func revokeKey(id: String, at: Date) async throws -> Bool
 
@@ -89,10 +90,20 @@ public struct AuthenticatedKey: Sendable {
     public var key: APIKey
     public var account: Account
     public var quota: QuotaStatus
-    public init(key: APIKey, account: Account, quota: QuotaStatus) {
+    /// The job asked for, when it exists and is the account's.
+    public var job: Job?
+    public init(key: APIKey, account: Account, quota: QuotaStatus, job: Job? = nil) {
         self.key = key
         self.account = account
         self.quota = quota
+        self.job = job
+    }
+}
+
+extension GatewayStore {
+    /// `authenticate(keyHash:at:jobID:)` without a job.
+    public func authenticate(keyHash: String, at: Date) async throws -> AuthenticatedKey? {
+        try await authenticate(keyHash: keyHash, at: at, jobID: nil)
     }
 }
 

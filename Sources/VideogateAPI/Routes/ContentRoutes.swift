@@ -9,8 +9,8 @@ struct ContentRoutes: Sendable {
     let services: GatewayServices
 
     func content(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.withRateLimitHeaders(request) { principal, now in
-            let job = try await services.ownedJob(id: context.parameters.get("id") ?? "", principal: principal)
+        try await services.withRateLimitHeaders(request, jobID: context.parameters.get("id")) { principal, now in
+            let job = try services.ownedJob(principal)
             guard job.status == .completed, let result = job.result else {
                 throw GatewayError(.notFound, "The job has no video yet (status \(job.status.rawValue)).")
             }

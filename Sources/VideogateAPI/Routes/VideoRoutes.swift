@@ -65,15 +65,14 @@ struct VideoRoutes: Sendable {
 
     /// Polls one job of the caller's account.
     func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.withRateLimitHeaders(request) { principal, now in
-            let id = context.parameters.get("id") ?? ""
+        let id = context.parameters.get("id") ?? ""
+        return try await services.withRateLimitHeaders(request, jobID: id) { principal, now in
             if let wait = services.throttle.admit(jobID: principal.account.id + "/" + id, now: now) {
                 throw GatewayError(
                     .pollingTooFrequent, "Poll one job at most once every \(Int(services.configuration.pollInterval)) seconds.",
                     retryAfter: wait)
             }
-            let job = try await services.ownedJob(id: id, principal: principal)
-            return JSONResponse.make(try await services.view(job, success: true))
+            return JSONResponse.make(try await services.view(try services.ownedJob(principal), success: true))
         }
     }
 
@@ -162,9 +161,9 @@ enum RateLimitHeaders {
 extension GatewayServices {
     /// Authenticates, runs `body`, and puts the key's rate-limit figures on its answer, error or not.
     func withRateLimitHeaders(
-        _ request: Request, _ body: (Principal, Date) async throws -> Response
+        _ request: Request, jobID: String? = nil, _ body: (Principal, Date) async throws -> Response
     ) async throws -> Response {
-        let principal = try await authenticate(request)
+        let principal = try await authenticate(request, jobID: jobID)
         let headers = RateLimitHeaders.make(principal.quota)
         do {
             var response = try await body(principal, principal.now)
@@ -175,9 +174,9 @@ extension GatewayServices {
         }
     }
 
-    /// A job of the caller's account; 404 when it is absent or another account's (indistinguishable).
-    func ownedJob(id: String, principal: Principal) async throws -> Job {
-        guard Identifier.isWellFormed(id, prefix: "req"), let job = try await store.job(id: id, accountID: principal.account.id) else {
+    /// The job the request was authenticated with; 404 when it is absent or another account's (indistinguishable).
+    func ownedJob(_ principal: Principal) throws(GatewayError) -> Job {
+        guard let job = principal.job else {
             throw GatewayError(.notFound, "No job with this request_id exists for this account.")
         }
         return job

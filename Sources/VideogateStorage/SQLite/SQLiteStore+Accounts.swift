@@ -59,7 +59,7 @@ extension SQLiteStore {
         }
     }
 
-    public func authenticate(keyHash: String, at now: Date) async throws -> AuthenticatedKey? {
+    public func authenticate(keyHash: String, at now: Date, jobID: String?) async throws -> AuthenticatedKey? {
         try read { db in
             guard
                 let row = try db.row(sql: """
@@ -74,7 +74,12 @@ extension SQLiteStore {
             let key = APIKey(
                 id: row["key_id"], accountID: account.id, environment: try enumValue(row["environment"]), name: row["key_name"],
                 prefix: row["prefix"], hash: row["hash"], createdAt: StoreCoding.date(row["key_created_at"] as Int64), revokedAt: nil)
-            return AuthenticatedKey(key: key, account: account, quota: try quota(db, keyID: key.id, limit: account.dailyLimit, now: now))
+            let job = try jobID.flatMap { id in
+                try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ?", arguments: [id, account.id])
+                    .map(Job.init(row:))
+            }
+            return AuthenticatedKey(
+                key: key, account: account, quota: try quota(db, keyID: key.id, limit: account.dailyLimit, now: now), job: job)
         }
     }
 
