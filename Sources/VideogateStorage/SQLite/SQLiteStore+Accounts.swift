@@ -60,7 +60,7 @@ extension SQLiteStore {
     }
 
     public func authenticate(keyHash: String, at now: Date, jobID: String?) async throws -> AuthenticatedKey? {
-        try read { db in
+        try readSnapshot { db in
             guard
                 let row = try db.row(sql: """
                         SELECT k.id AS key_id, k.environment, k.name AS key_name, k.prefix, k.hash, k.created_at AS key_created_at,

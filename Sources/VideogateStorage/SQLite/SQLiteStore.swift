@@ -27,6 +27,8 @@ public final class SQLiteStore: GatewayStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            // Pages through the memory map instead of a read() each: fewer syscalls on the hot reads.
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.submitBatcher = SubmitBatcher(pool: pool)
@@ -55,6 +57,21 @@ public final class SQLiteStore: GatewayStore {
     /// counts is made again inside the write transaction of `submit`).
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.unsafeRead(body)
+    }
+
+    /// Like `read`, for several statements: one snapshot and one WAL read lock for all of them.
+    func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.unsafeRead { db in
+            try db.run(sql: "BEGIN DEFERRED")
+            do {
+                let value = try body(db)
+                try db.run(sql: "COMMIT")
+                return value
+            } catch {
+                try? db.run(sql: "ROLLBACK")
+                throw error
+            }
+        }
     }
 
     public func ping() async throws {
