@@ -66,7 +66,8 @@ public protocol GatewayStore: Sendable {
     func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job]
     /// Extends a lease still held by `owner`; false when the lease was lost.
     func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool
-    /// Gives up a lease without changing the job (shutdown): it is due again at once.
+    /// Gives up a lease without changing the job (shutdown): it is due again at once. Completes
+    /// even when called from a cancelled task.
     func releaseLease(jobID: String, owner: String) async throws
     /// Stores a decided transition and its ledger effect in one transaction and frees the lease,
     /// only while `owner` still holds the lease and the job is unfinished. False otherwise

@@ -33,8 +33,15 @@ extension SQLiteStore {
     }
 
     public func releaseLease(jobID: String, owner: String) async throws {
-        try await pool.write { db in
-            try db.run(sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
+        // Synchronous on purpose: GRDB's async access refuses to start in a cancelled task, and
+        // this is what a cancelled step calls to hand its job back.
+        try releaseLeaseNow(jobID: jobID, owner: owner)
+    }
+
+    private func releaseLeaseNow(jobID: String, owner: String) throws {
+        try pool.write { db in
+            try db.run(
+                sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
                 arguments: [jobID, owner])
         }
     }
