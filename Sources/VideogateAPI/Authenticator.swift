@@ -8,7 +8,8 @@ import VideogateStorage
 struct Principal: Sendable {
     let key: APIKey
     let account: Account
-    let quota: QuotaStatus
+    /// The key's daily-limit figures, when asked for (submissions get theirs from the submit transaction).
+    let quota: QuotaStatus?
     let now: Date
     /// The job the request names, when asked for and it is the account's.
     let job: Job?
@@ -46,14 +47,14 @@ public enum SecretHash {
 extension GatewayServices {
     /// The Bearer key of a `/v1` request, and the job `jobID` when given (in the same read).
     /// Missing, malformed, unknown or revoked key: 401 `invalid_api_key`.
-    func authenticate(_ request: Request, jobID: String? = nil) async throws -> Principal {
+    func authenticate(_ request: Request, jobID: String? = nil, withQuota: Bool = true) async throws -> Principal {
         guard let secret = Self.bearerToken(request), KeyFormat.environment(of: secret) != nil else {
             throw GatewayError(.invalidAPIKey, "The API key is missing, malformed, unknown or revoked.")
         }
         let hash = SecretHash.hex(secret)
         let now = clock.now()
         let wanted = jobID.flatMap { Identifier.isWellFormed($0, prefix: "req") ? $0 : nil }
-        guard let found = try await store.authenticate(keyHash: hash, at: now, jobID: wanted),
+        guard let found = try await store.authenticate(keyHash: hash, at: now, jobID: wanted, withQuota: withQuota),
             SecretHash.constantTimeEquals(found.key.hash, hash)
         else {
             throw GatewayError(.invalidAPIKey, "The API key is missing, malformed, unknown or revoked.")

@@ -26,9 +26,10 @@ public protocol GatewayStore: Sendable {
     /// Stores a new key (its hash only).
     func createKey(_ key: APIKey) async throws
     /// The unrevoked key with this SHA-256 hash, its account, the key's use of its daily limit at
-    /// `at`, and, when `jobID` is given, that job if it is the account's — all in one read, since
-    /// every `/v1` request starts here and polls need nothing more. Nil for an unknown or revoked key.
-    func authenticate(keyHash: String, at: Date, jobID: String?) async throws -> AuthenticatedKey?
+    /// `at` when `withQuota`, and, when `jobID` is given, that job if it is the account's — all in
+    /// one read, since every `/v1` request starts here and polls need nothing more. Nil for an
+    /// unknown or revoked key.
+    func authenticate(keyHash: String, at: Date, jobID: String?, withQuota: Bool) async throws -> AuthenticatedKey?
     /// Revokes a key; false when there is no such key.
     func revokeKey(id: String, at: Date) async throws -> Bool
 
@@ -90,10 +91,11 @@ public protocol GatewayStore: Sendable {
 public struct AuthenticatedKey: Sendable {
     public var key: APIKey
     public var account: Account
-    public var quota: QuotaStatus
+    /// The key's daily-limit figures, when asked for.
+    public var quota: QuotaStatus?
     /// The job asked for, when it exists and is the account's.
     public var job: Job?
-    public init(key: APIKey, account: Account, quota: QuotaStatus, job: Job? = nil) {
+    public init(key: APIKey, account: Account, quota: QuotaStatus?, job: Job? = nil) {
         self.key = key
         self.account = account
         self.quota = quota
@@ -102,9 +104,9 @@ public struct AuthenticatedKey: Sendable {
 }
 
 extension GatewayStore {
-    /// `authenticate(keyHash:at:jobID:)` without a job.
+    /// `authenticate(keyHash:at:jobID:withQuota:)` with the quota and without a job.
     public func authenticate(keyHash: String, at: Date) async throws -> AuthenticatedKey? {
-        try await authenticate(keyHash: keyHash, at: at, jobID: nil)
+        try await authenticate(keyHash: keyHash, at: at, jobID: nil, withQuota: true)
     }
 }
 

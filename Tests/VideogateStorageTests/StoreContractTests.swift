@@ -38,7 +38,8 @@ struct StoreContractTests {
         let key = Fixture.key(for: account)
         try await store.createKey(key)
         let found = try #require(try await store.authenticate(keyHash: key.hash, at: Fixture.now))
-        #expect(found.key.id == key.id && found.account == account && found.quota.used == 0 && found.quota.limit == 100)
+        #expect(found.key.id == key.id && found.account == account && found.quota?.used == 0 && found.quota?.limit == 100)
+        #expect(try await store.authenticate(keyHash: key.hash, at: Fixture.now, jobID: nil, withQuota: false)?.quota == nil)
         #expect(try await store.authenticate(keyHash: "nope", at: Fixture.now) == nil)
         #expect(try await store.revokeKey(id: key.id, at: Fixture.now))
         #expect(try await store.authenticate(keyHash: key.hash, at: Fixture.now) == nil)
@@ -81,6 +82,10 @@ struct StoreContractTests {
         #expect(try await store.balances(accountID: account.id)[.test] == Balance(total: 4000, held: 3500))
         #expect(try await store.job(id: job.id, accountID: account.id) == job)
         #expect(try await store.job(id: job.id, accountID: "acct_other") == nil)
+        #expect(try await store.authenticate(keyHash: key.hash, at: Fixture.now, jobID: job.id, withQuota: true)?.job == job)
+        let (_, otherKey) = try await Fixture.funded(store, credits: 0)
+        let other = try await store.authenticate(keyHash: otherKey.hash, at: Fixture.now, jobID: job.id, withQuota: true)
+        #expect(other != nil && other?.job == nil)
 
         // Replay: the same job, nothing counted.
         let replay = try await store.submit(Fixture.command(Fixture.job(for: account, key: key), key: key, account: account, idempotencyKey: "k1", hash: "A"))

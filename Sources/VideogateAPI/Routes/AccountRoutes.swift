@@ -33,7 +33,7 @@ struct AccountRoutes: Sendable {
 
     /// The catalog; `available` is for the caller's key environment.
     func models(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let principal = try await services.authenticate(request)
+        let principal = try await services.authenticate(request, withQuota: false)
         let views = services.catalog.enabledModels.map { model in
             ModelView(
                 id: model.id, provider: model.provider.rawValue, providerName: model.provider.displayName, mode: model.mode.rawValue,
@@ -74,7 +74,7 @@ struct AccountRoutes: Sendable {
     func account(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await services.withRateLimitHeaders(request) { principal, _ in
             let balances = try await services.store.balances(accountID: principal.account.id)
-            let quota = principal.quota
+            let quota = principal.quota ?? QuotaStatus(limit: principal.account.dailyLimit, used: 0, resetAt: principal.now)
             let account = principal.account
             return JSONResponse.make(
                 AccountEnvelope(

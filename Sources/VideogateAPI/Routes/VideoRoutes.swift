@@ -10,7 +10,8 @@ struct VideoRoutes: Sendable {
     /// Submits a job. Check order: key (401) → daily limit (429) → body (415/413/400) → fields → credits (402).
     func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
-        let principal = try await services.authenticate(request)
+        // The quota is decided, and reported, by the submit transaction itself.
+        let principal = try await services.authenticate(request, withQuota: false)
         let now = principal.now
         let jobID = Identifier.make("req", at: now)
         var idempotencyKey = request.headers[.idempotencyKey]
@@ -149,8 +150,9 @@ struct ListPage<Item: Encodable>: Encodable {
 /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds when the oldest counted request
 /// leaves the rolling 24-hour window).
 enum RateLimitHeaders {
-    static func make(_ quota: QuotaStatus) -> HTTPFields {
+    static func make(_ quota: QuotaStatus?) -> HTTPFields {
         var headers = HTTPFields()
+        guard let quota else { return headers }
         headers[.rateLimitLimit] = String(quota.limit)
         headers[.rateLimitRemaining] = String(quota.remaining)
         headers[.rateLimitReset] = String(Int64(quota.resetAt.timeIntervalSince1970.rounded(.up)))

@@ -59,7 +59,7 @@ extension SQLiteStore {
         }
     }
 
-    public func authenticate(keyHash: String, at now: Date, jobID: String?) async throws -> AuthenticatedKey? {
+    public func authenticate(keyHash: String, at now: Date, jobID: String?, withQuota: Bool) async throws -> AuthenticatedKey? {
         try readSnapshot { db in
             guard
                 let row = try db.row(sql: """
@@ -79,7 +79,8 @@ extension SQLiteStore {
                     .map(Job.init(row:))
             }
             return AuthenticatedKey(
-                key: key, account: account, quota: try quota(db, keyID: key.id, limit: account.dailyLimit, now: now), job: job)
+                key: key, account: account, quota: withQuota ? try quota(db, keyID: key.id, limit: account.dailyLimit, now: now) : nil,
+                job: job)
         }
     }
 
