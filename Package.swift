@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         .target(name: "VideogateDomain"),
@@ -35,7 +36,14 @@ let package = Package(
             name: "VideogateProviders",
             dependencies: [
                 "VideogateDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -67,6 +75,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(
@@ -77,7 +86,25 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VideogateDomainTests", dependencies: ["VideogateDomain"]),
-        .testTarget(name: "VideogateProvidersTests", dependencies: ["VideogateProviders", "VideogateDomain"]),
+        // Fakes of the five providers' APIs on 127.0.0.1, shared by the provider and HTTP tests.
+        .target(
+            name: "ProviderFakes",
+            dependencies: [
+                "VideogateDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ProviderFakes"
+        ),
+        .testTarget(
+            name: "VideogateProvidersTests",
+            dependencies: [
+                "VideogateProviders", "VideogateDomain", "ProviderFakes",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "VideogateStorageTests",
             dependencies: ["VideogateStorage", "VideogateDomain"]
@@ -85,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "VideogateAPITests",
             dependencies: [
-                "VideogateApp", "VideogateAPI", "VideogateStorage", "VideogateDomain", "VideogateWorker", "VideogateProviders",
+                "VideogateApp", "VideogateAPI", "VideogateStorage", "VideogateDomain", "VideogateWorker", "VideogateProviders", "ProviderFakes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import VideogateDomain
+import VideogateProviders
 
 /// What a process runs.
 public enum ServerRole: String, Sendable, CaseIterable {
@@ -44,6 +45,8 @@ public struct AppConfiguration: Sendable {
     public var sweepInterval: TimeInterval = 60
     /// Short side in pixels of sandbox renders (720: 1280x720 for 16:9).
     public var sandboxShortSide = 720
+    /// Credentials and base URLs of the real providers.
+    public var providers = ProviderSettings()
 
     public enum LogFormat: String, Sendable {
         case text
@@ -86,10 +89,42 @@ public struct AppConfiguration: Sendable {
         config.catalogFile = reader.string("VIDEOGATE_CATALOG_FILE")
         config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)
         config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide
+        config.providers = try providerSettings(reader)
         return config
     }
 
     var effectivePublicURL: String { publicURL ?? "http://\(host):\(port)" }
+
+    /// The providers' variables of operations.md, and our limits for calling them.
+    static func providerSettings(_ reader: EnvironmentReader) throws -> ProviderSettings {
+        var settings = ProviderSettings()
+        settings.openAIKey = reader.string("OPENAI_API_KEY")
+        settings.openAIBaseURL = try reader.baseURL("VIDEOGATE_OPENAI_BASE_URL") ?? settings.openAIBaseURL
+        if let auth = reader.string("VIDEOGATE_OPENAI_AUTH") {
+            guard let style = SoraProvider.AuthStyle(rawValue: auth) else { throw ConfigurationError("VIDEOGATE_OPENAI_AUTH must be bearer or api-key") }
+            settings.openAIAuth = style
+        }
+        settings.geminiKey = reader.string("GEMINI_API_KEY")
+        settings.geminiBaseURL = try reader.baseURL("VIDEOGATE_GEMINI_BASE_URL") ?? settings.geminiBaseURL
+        settings.klingAccessKey = reader.string("KLING_ACCESS_KEY")
+        settings.klingSecretKey = reader.string("KLING_SECRET_KEY")
+        if (settings.klingAccessKey == nil) != (settings.klingSecretKey == nil) {
+            throw ConfigurationError("KLING_ACCESS_KEY and KLING_SECRET_KEY must be set together")
+        }
+        settings.klingBaseURL = try reader.baseURL("VIDEOGATE_KLING_BASE_URL") ?? settings.klingBaseURL
+        settings.dashscopeKey = reader.string("DASHSCOPE_API_KEY")
+        settings.dashscopeBaseURL = try reader.baseURL("VIDEOGATE_DASHSCOPE_BASE_URL") ?? settings.dashscopeBaseURL
+        settings.arkKey = reader.string("ARK_API_KEY")
+        settings.arkBaseURL = try reader.baseURL("VIDEOGATE_ARK_BASE_URL") ?? settings.arkBaseURL
+        settings.concurrency = try reader.integer("VIDEOGATE_PROVIDER_CONCURRENCY", in: 1...1_024) ?? settings.concurrency
+        if let text = reader.string("VIDEOGATE_PROVIDER_POLL_SECONDS") {
+            guard let seconds = Double(text), seconds > 0, seconds <= 3_600 else {
+                throw ConfigurationError("VIDEOGATE_PROVIDER_POLL_SECONDS must be a number of seconds from 0 to 3600, not '\(text)'")
+            }
+            settings.pollSchedule = PollSchedule(firstPoll: seconds, interval: seconds, maxInterval: seconds * 4)
+        }
+        return settings
+    }
 }
 
 /// A setting that cannot be used; the message names it.
@@ -105,6 +140,16 @@ struct EnvironmentReader {
     func string(_ name: String) -> String? {
         guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value
+    }
+
+    /// An http(s) base URL without a trailing slash.
+    func baseURL(_ name: String) throws -> String? {
+        guard var text = string(name) else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ConfigurationError("\(name) must be an http:// or https:// URL, not '\(text)'")
+        }
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {

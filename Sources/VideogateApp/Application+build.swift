@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -45,7 +46,7 @@ public func buildGateway(
 
     let services = GatewayServices(
         store: store, blobs: blobs, catalog: catalog, outbound: OutboundPolicy(allowedHosts: config.outboundAllowHosts),
-        signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: [],
+        signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: config.providers.configured,
         configuration: APIConfiguration(
             publicURL: publicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
             pollInterval: config.pollInterval, adminToken: adminToken.value),
@@ -60,9 +61,20 @@ public func buildGateway(
             concurrency: config.workerConcurrency, leaseDuration: config.leaseDuration, videoTTL: config.videoTTL,
             sweepInterval: config.sweepInterval, scratchDirectory: config.dataDirectory.appendingPathComponent("tmp"))
         try FileManager.default.createDirectory(at: workerConfiguration.scratchDirectory, withIntermediateDirectories: true)
-        let providers: [ProviderKind: any VideoProvider] = [
+        var providers: [ProviderKind: any VideoProvider] = [
             .sandbox: SandboxProvider(delay: config.sandboxDelay, shortSide: config.sandboxShortSide, clock: clock)
         ]
+        if !config.providers.configured.isEmpty {
+            // One HTTP client for every provider call of this process, shut down after the workers stopped.
+            let client = HTTPClient(
+                eventLoopGroupProvider: .singleton,
+                configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60))))
+            background.append(HTTPClientCloser(client: client, logger: logger))
+            let outbound = try OutboundClient(policy: OutboundPolicy(allowedHosts: config.outboundAllowHosts))
+            let live = config.providers.makeProviders(client: client, outbound: outbound, probe: MediaProbe(), logger: logger)
+            providers.merge(live) { sandbox, _ in sandbox }
+            logger.info("live providers configured", metadata: ["providers": .string(live.keys.map(\.rawValue).sorted().joined(separator: ","))])
+        }
         let runner = JobRunner(
             store: store, blobs: blobs, providers: providers, probe: MediaProbe(), clock: clock, configuration: workerConfiguration,
             metrics: factory, logger: logger)
@@ -134,6 +146,17 @@ struct StoreCloser: Service {
     func run() async throws {
         try? await gracefulShutdown()
         do { try await store.close() } catch { logger.warning("closing the store failed", metadata: ["error": .string(String(describing: error))]) }
+    }
+}
+
+/// Shuts the providers' HTTP client down after the workers stopped (services stop in reverse order).
+struct HTTPClientCloser: Service {
+    let client: HTTPClient
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        do { try await client.shutdown() } catch { logger.warning("closing the HTTP client failed", metadata: ["error": .string(String(describing: error))]) }
     }
 }
 

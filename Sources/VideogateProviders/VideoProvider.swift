@@ -1,9 +1,10 @@
 import Foundation
 import VideogateDomain
 
-/// One upstream that renders videos: the sandbox renderer, and (later) Veo, Sora, Kling, WAN and
+/// One upstream that renders videos: the sandbox renderer, and Veo, Sora, Kling, WAN and
 /// Seedance. A worker drives every provider the same way: `submit` once, `poll` on the
-/// provider's `schedule` until it answers `succeeded` or `failed`, then `fetchResult`.
+/// provider's `schedule` until it answers `succeeded` or `failed`, then `fetchResult` with what
+/// the successful poll returned.
 public protocol VideoProvider: Sendable {
     var kind: ProviderKind { get }
     /// When to poll after a submission and between polls.
@@ -19,7 +20,9 @@ public protocol VideoProvider: Sendable {
     func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll
 
     /// Writes the finished video to `destination` (a local file the caller owns), streaming it.
-    func fetchResult(_ handle: ProviderHandle, to destination: URL) async throws(ProviderFailure)
+    /// - Throws: `ProviderFailure.retryable` when the download may work later (the job is polled
+    ///   again, which yields a fresh result location), `.final` when it never will.
+    func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure)
 }
 
 /// What a provider needs to render a job.
@@ -31,11 +34,16 @@ public struct ProviderRequest: Sendable, Equatable {
     public var image: ProviderImage?
     public var aspectRatio: AspectRatio
     public var duration: Int
+    /// True when an earlier attempt to submit this job may have reached the provider (the job was
+    /// claimed before and is still pending): an adapter that can look the job up by a client id
+    /// does so before submitting again.
+    public var resubmission: Bool
 
     public init(
         jobID: String, upstreamModel: String, mode: GenerationMode, prompt: String, image: ProviderImage?, aspectRatio: AspectRatio,
-        duration: Int
+        duration: Int, resubmission: Bool = false
     ) {
+        self.resubmission = resubmission
         self.jobID = jobID
         self.upstreamModel = upstreamModel
         self.mode = mode
@@ -77,8 +85,15 @@ public struct ProviderHandle: Sendable, Equatable {
 /// What a poll found.
 public enum ProviderPoll: Sendable, Equatable {
     case running(progress: Int?)
-    case succeeded
+    case succeeded(ProviderResult)
     case failed(JobFailure)
+}
+
+/// Where a finished video is: the provider's own (usually short-lived) URL of the file, or nil
+/// when the provider serves it from a fixed path of its API (Sora's `/content`, the sandbox).
+public struct ProviderResult: Sendable, Equatable {
+    public var videoURL: String?
+    public init(videoURL: String? = nil) { self.videoURL = videoURL }
 }
 
 /// A failed provider call.

@@ -77,8 +77,8 @@ public struct JobRunner: Sendable {
                     return .stillRunning(progress: progress, nextPollAt: next)
                 case .failed(let failure):
                     return .failed(failure)
-                case .succeeded:
-                    return .succeeded(try await storeResult(of: job, handle: handle, provider: provider))
+                case .succeeded(let result):
+                    return .succeeded(try await storeResult(of: job, handle: handle, result: result, provider: provider))
                 }
             } catch let error as ProviderFailure {
                 return failureEvent(error, job: job, logger: logger)
@@ -101,13 +101,13 @@ public struct JobRunner: Sendable {
 
     /// Fetches the finished video into scratch space, checks it is a real video, makes its poster,
     /// and puts both into result storage under keys derived from the job id (a retry overwrites).
-    private func storeResult(of job: Job, handle: ProviderHandle, provider: any VideoProvider) async throws -> JobResult {
+    private func storeResult(of job: Job, handle: ProviderHandle, result: ProviderResult, provider: any VideoProvider) async throws -> JobResult {
         let directory = configuration.scratchDirectory.appendingPathComponent("videogate-\(job.id)-\(Identifier.randomBase62(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let video = directory.appendingPathComponent("video.mp4")
         let poster = directory.appendingPathComponent("poster.jpg")
-        try await provider.fetchResult(handle, to: video)
+        try await provider.fetchResult(handle, result: result, to: video)
         let info: MediaInfo
         do {
             info = try await probe.inspect(video)
@@ -145,7 +145,7 @@ public struct JobRunner: Sendable {
         }
         return ProviderRequest(
             jobID: job.id, upstreamModel: job.upstreamModel, mode: job.mode, prompt: job.prompt, image: image,
-            aspectRatio: job.aspectRatio, duration: job.duration)
+            aspectRatio: job.aspectRatio, duration: job.duration, resubmission: job.status == .pending && job.attempts > 1)
     }
 
     private func record(_ event: JobEvent, for job: Job, logger: Logger) async {

@@ -7,7 +7,7 @@ import VideogateProviders
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let video = scratch.file("video.mp4")
-        try await SandboxProvider(delay: 0, shortSide: 240).fetchResult(sandboxHandle(aspectRatio: .portrait, duration: 4), to: video)
+        try await SandboxProvider(delay: 0, shortSide: 240).fetchResult(sandboxHandle(aspectRatio: .portrait, duration: 4), result: ProviderResult(), to: video)
         let probe = MediaProbe()
         let poster = scratch.file("poster.jpg")
         // Past the end: the seek is clamped inside the video.

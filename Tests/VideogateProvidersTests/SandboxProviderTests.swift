@@ -16,7 +16,7 @@ import VideogateProviders
         defer { scratch.remove() }
         let destination = scratch.file("video.mp4")
         let provider = SandboxProvider(delay: 0)
-        try await provider.fetchResult(sandboxHandle(aspectRatio: aspectRatio, duration: duration), to: destination)
+        try await provider.fetchResult(sandboxHandle(aspectRatio: aspectRatio, duration: duration), result: ProviderResult(), to: destination)
 
         let info = try await MediaProbe().inspect(destination)
         #expect(info.codec == "h264")
@@ -35,7 +35,7 @@ import VideogateProviders
         let prompt = #"She said "it's 100% done": C:\path\to\file, 50%% {x} %{pts} 'single' ;[brackets] 🎬🦊 ünïcødé 日本語のテキスト \n "#
             + String(repeating: "very long prompt words ", count: 300)
         let provider = SandboxProvider(delay: 0, shortSide: 240)
-        try await provider.fetchResult(sandboxHandle(prompt: prompt, aspectRatio: .portrait, duration: 4), to: destination)
+        try await provider.fetchResult(sandboxHandle(prompt: prompt, aspectRatio: .portrait, duration: 4), result: ProviderResult(), to: destination)
         let info = try await MediaProbe().inspect(destination)
         #expect(info.codec == "h264")
         #expect(info.width == 240 && info.height == 426)
@@ -51,7 +51,7 @@ import VideogateProviders
         try #require(made.succeeded)
         let image = ProviderImage.bytes(try Data(contentsOf: png), mediaType: "image/png")
         let destination = scratch.file("video.mp4")
-        try await SandboxProvider(delay: 0, shortSide: 360).fetchResult(sandboxHandle(image: image), to: destination)
+        try await SandboxProvider(delay: 0, shortSide: 360).fetchResult(sandboxHandle(image: image), result: ProviderResult(), to: destination)
         let info = try await MediaProbe().inspect(destination)
         #expect(info.width == 640 && info.height == 360)
         #expect(abs(info.durationSeconds - 4) <= 0.1)
@@ -62,7 +62,7 @@ import VideogateProviders
         defer { scratch.remove() }
         let destination = scratch.file("video.mp4")
         let image = ProviderImage.bytes(Data("not an image at all".utf8), mediaType: "image/png")
-        try await SandboxProvider(delay: 0, shortSide: 144).fetchResult(sandboxHandle(image: image), to: destination)
+        try await SandboxProvider(delay: 0, shortSide: 144).fetchResult(sandboxHandle(image: image), result: ProviderResult(), to: destination)
         #expect(try await MediaProbe().inspect(destination).codec == "h264")
     }
 
@@ -79,7 +79,7 @@ import VideogateProviders
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fakeFFmpeg.path)
         let provider = SandboxProvider(delay: 0, shortSide: 144, ffmpegPath: fakeFFmpeg.path)
         await #expect {
-            try await provider.fetchResult(sandboxHandle(), to: destination)
+            try await provider.fetchResult(sandboxHandle(), result: ProviderResult(), to: destination)
         } throws: { error in
             guard case ProviderFailure.retryable(let message, _) = error else { return false }
             return message.contains("ffmpeg exit 1") && message.contains("encoder exploded")
@@ -92,10 +92,10 @@ import VideogateProviders
         let early = SandboxProvider(delay: 4, clock: FixedClock(instant: submittedAt.addingTimeInterval(1)))
         #expect(try await early.poll(handle) == .running(progress: 25))
         let late = SandboxProvider(delay: 4, clock: FixedClock(instant: submittedAt.addingTimeInterval(4)))
-        #expect(try await late.poll(handle) == .succeeded)
+        #expect(try await late.poll(handle) == .succeeded(ProviderResult()))
         // No delay: done at once, even when the clock reads slightly before the submission.
         let immediate = SandboxProvider(delay: 0, clock: FixedClock(instant: submittedAt.addingTimeInterval(-1)))
-        #expect(try await immediate.poll(handle) == .succeeded)
+        #expect(try await immediate.poll(handle) == .succeeded(ProviderResult()))
     }
 
     @Test(arguments: [

@@ -118,7 +118,7 @@ public struct MediaProbe: Sendable {
         throw .toolFailed(tool: "ffmpeg", message: "no frame could be decoded from \(video.lastPathComponent)")
     }
 
-    private func runTool(_ tool: String, _ arguments: [String]) async throws(MediaProbeError) -> ProcessOutput {
+    func runTool(_ tool: String, _ arguments: [String]) async throws(MediaProbeError) -> ProcessOutput {
         let name = URL(fileURLWithPath: tool).lastPathComponent
         let output: ProcessOutput
         do {

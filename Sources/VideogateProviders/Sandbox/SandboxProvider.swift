@@ -79,13 +79,13 @@ public struct SandboxProvider: VideoProvider {
         if prompt.contains(Self.errorMarker) {
             return .failed(JobFailure(.providerError, "The sandbox failed the job as asked by \(Self.errorMarker)."))
         }
-        return .succeeded
+        return .succeeded(ProviderResult())
     }
 
     /// Renders the video into a temporary file beside `destination`, then renames it into place.
     /// A start image given as bytes becomes the background; if ffmpeg cannot use it, the test picture is.
     /// - Throws: `ProviderFailure.retryable` with ffmpeg's error output when rendering fails.
-    public func fetchResult(_ handle: ProviderHandle, to destination: URL) async throws(ProviderFailure) {
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
         let request = handle.request
         let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
         let seconds = max(1, request.duration)

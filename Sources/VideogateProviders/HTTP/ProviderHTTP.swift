@@ -1,0 +1,183 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import VideogateDomain
+
+/// How an adapter talks to its provider's API: the process's one AsyncHTTPClient, at most
+/// `limiter.limit` calls at once to this provider, a time bound per call, and failures sorted
+/// into retryable (network, time-out, 408, 429, 5xx) and final. Result files at URLs the provider
+/// returns are fetched through `outbound`, under the outbound rules.
+public struct ProviderHTTP: Sendable {
+    public let client: HTTPClient
+    public let outbound: OutboundClient
+    public let limiter: ConcurrencyLimiter
+    /// Longest time one API call may take.
+    public var callTimeout: TimeAmount
+    /// Largest result file accepted.
+    public var maxResultBytes: Int64
+
+    public init(
+        client: HTTPClient, outbound: OutboundClient, concurrency: Int, callTimeout: TimeAmount = .seconds(60),
+        maxResultBytes: Int64 = 2 << 30
+    ) {
+        self.client = client
+        self.outbound = outbound
+        self.limiter = ConcurrencyLimiter(limit: concurrency)
+        self.callTimeout = callTimeout
+        self.maxResultBytes = maxResultBytes
+    }
+
+    /// An answer of the provider's API, whatever its status.
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: Data
+
+        public init(status: Int, headers: HTTPHeaders = [:], body: Data = Data()) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
+        public var isSuccess: Bool { (200..<300).contains(status) }
+        /// 408, 429 and 5xx: the same call may work later.
+        public var isRetryable: Bool { status == 408 || status == 429 || status >= 500 }
+        /// `Retry-After` in seconds (delta-seconds or an HTTP date).
+        public var retryAfter: TimeInterval? { RetryAfter.seconds(headers.first(name: "retry-after")) }
+
+        /// The body decoded as `T`; a body that is not the documented JSON is a retryable failure
+        /// (the next poll may read fine), named for `provider`.
+        public func decode<T: Decodable>(_ type: T.Type, provider: String) throws(ProviderFailure) -> T {
+            do {
+                return try JSONDecoder().decode(T.self, from: body)
+            } catch {
+                throw .retryable("\(provider) answered HTTP \(status) with a body that is not the documented JSON", retryAfter: nil)
+            }
+        }
+
+        /// The failure for a non-2xx answer that the adapter did not classify itself: retryable for
+        /// 408, 429 and 5xx, otherwise a final `provider_error` carrying the provider's code and message.
+        public func failure(provider: String, code: String?, message: String?) -> ProviderFailure {
+            let detail = [code, message].compactMap { $0?.isEmpty == false ? $0 : nil }.joined(separator: ": ")
+            let text = "\(provider) answered HTTP \(status)" + (detail.isEmpty ? "" : " (\(detail))")
+            if isRetryable { return .retryable(text, retryAfter: retryAfter) }
+            return .final(JobFailure(.providerError, text))
+        }
+    }
+
+    /// Sends one request. A network failure or time-out throws `.retryable`; every HTTP status is returned.
+    public func send(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: Data? = nil) async throws(ProviderFailure) -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        do {
+            return try await limiter.withPermit {
+                let response = try await client.execute(request, timeout: callTimeout)
+                let collected = try await response.body.collect(upTo: 16 << 20)
+                return Response(status: Int(response.status.code), headers: response.headers, body: Data(buffer: collected))
+            }
+        } catch is CancellationError {
+            throw .retryable("the call was cancelled", retryAfter: nil)
+        } catch {
+            throw .retryable("\(method.rawValue) \(Self.redacted(url)) failed: \(Self.describe(error))", retryAfter: nil)
+        }
+    }
+
+    /// Streams a GET of a path of the provider's own API (Sora's `/content`) into `destination`,
+    /// with the API's credentials. A redirect is followed through `outbound`, without them.
+    public func download(_ url: String, headers: HTTPHeaders, to destination: URL, provider: String) async throws(ProviderFailure) {
+        var request = HTTPClientRequest(url: url)
+        request.headers = headers
+        let outcome: Result<String?, ProviderFailure>
+        do {
+            outcome = try await limiter.withPermit { () async throws -> Result<String?, ProviderFailure> in
+                let response = try await client.execute(request, timeout: .hours(1))
+                let status = Int(response.status.code)
+                if (300..<400).contains(status), let location = response.headers.first(name: "location") {
+                    return .success(URL(string: location, relativeTo: URL(string: url))?.absoluteString ?? location)
+                }
+                guard (200..<300).contains(status) else {
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    let answer = Response(status: status, headers: response.headers, body: Data(buffer: body))
+                    return .failure(answer.failure(provider: provider, code: nil, message: "downloading the video"))
+                }
+                try await Self.write(response.body, to: destination, maxBytes: maxResultBytes)
+                return .success(nil)
+            }
+        } catch let failure as ProviderFailure {
+            throw failure
+        } catch {
+            throw .retryable("downloading the video from \(provider) failed: \(Self.describe(error))", retryAfter: nil)
+        }
+        switch outcome {
+        case .failure(let failure): throw failure
+        case .success(nil): return
+        case .success(let location?): try await fetchResultFile(location, headers: [], to: destination, provider: provider)
+        }
+    }
+
+    /// Streams a result file at a URL the provider returned into `destination`, under the outbound
+    /// rules. `headers` (a provider key) go only to the URL's own host, never to a redirect target elsewhere.
+    public func fetchResultFile(_ url: String, headers: [(String, String)], to destination: URL, provider: String) async throws(ProviderFailure) {
+        do {
+            _ = try await outbound.download(url, headers: headers, to: destination, maxBytes: maxResultBytes)
+        } catch {
+            switch error {
+            case .refused(let reason):
+                throw .final(JobFailure(.providerError, "\(provider) returned a result URL that the outbound rules refuse: \(reason)."))
+            case .tooLarge(let limit):
+                throw .final(JobFailure(.providerError, "\(provider) returned a result file larger than \(limit) bytes."))
+            case .status(let status) where status == 404 || status == 410 || status == 403:
+                // The provider's link is gone; polling again yields a fresh one where the provider gives one.
+                throw .retryable("\(provider)'s result URL answered HTTP \(status)", retryAfter: nil)
+            case .status(let status):
+                throw .retryable("\(provider)'s result URL answered HTTP \(status)", retryAfter: nil)
+            case .network(let reason):
+                throw .retryable("downloading the result from \(provider) failed: \(reason)", retryAfter: nil)
+            }
+        }
+    }
+
+    static func write(_ body: HTTPClientResponse.Body, to destination: URL, maxBytes: Int64) async throws {
+        _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: destination)
+        defer { try? handle.close() }
+        var written: Int64 = 0
+        for try await buffer in body {
+            written += Int64(buffer.readableBytes)
+            guard written <= maxBytes else { throw ProviderFailure.final(JobFailure(.providerError, "The result file is larger than \(maxBytes) bytes.")) }
+            try handle.write(contentsOf: buffer.readableBytesView)
+        }
+    }
+
+    /// The URL without its query (which may carry signatures), for messages.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "the provider URL" }
+        components.query = nil
+        components.user = nil
+        components.password = nil
+        return components.string ?? "the provider URL"
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return String(describing: error) }
+        return String(describing: type(of: error)) + ": " + String(describing: error)
+    }
+}
+
+/// Parses `Retry-After`: delta-seconds or an HTTP date (RFC 9110).
+public enum RetryAfter {
+    public static func seconds(_ value: String?, now: Date = Date()) -> TimeInterval? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Int(value) { return seconds >= 0 ? TimeInterval(seconds) : nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return max(0, date.timeIntervalSince(now))
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import VideogateDomain
+
+/// OpenAI Sora through the OpenAI Videos wire format, at a configurable base URL. OpenAI shut its
+/// own Videos API down on 2026-09-24; Azure OpenAI's v1 API (`api-key` header) and other
+/// upstreams serve the same format, so base URL and auth header style are settings.
+///
+/// - Create: `POST /videos` as `multipart/form-data` (what the official SDK sends) with `model`,
+///   `prompt`, `seconds` (a string), `size` (`1280x720` or `720x1280`) and, for a start image,
+///   `input_reference` as a file whose pixel size equals `size` (the image is fitted here with ffmpeg).
+/// - Status: `GET /videos/{id}`: `queued`, `in_progress` (with `progress`), `completed`, `failed`
+///   (`error.code`, `error.message`; moderation refusals mention moderation).
+/// - Result: `GET /videos/{id}/content` with the key.
+/// - Errors `{"error": {"message", "type", "param", "code"}}`.
+/// - The Videos API documents no idempotency key: a crash between its answer and our commit can
+///   leave a second upstream video (see the README).
+public struct SoraProvider: VideoProvider {
+    /// How the key is sent.
+    public enum AuthStyle: String, Sendable {
+        /// `Authorization: Bearer KEY` (OpenAI and most upstreams).
+        case bearer
+        /// `api-key: KEY` (Azure OpenAI).
+        case apiKey = "api-key"
+    }
+
+    public let kind = ProviderKind.sora
+    public let schedule: PollSchedule
+    let http: ProviderHTTP
+    let baseURL: String
+    let apiKey: String
+    let auth: AuthStyle
+    let probe: MediaProbe
+    let logger: Logger
+
+    /// Sora 2 renders take one to several minutes.
+    public static let defaultSchedule = PollSchedule(firstPoll: 45, interval: 10, maxInterval: 60)
+
+    public init(
+        http: ProviderHTTP, baseURL: String, apiKey: String, auth: AuthStyle = .bearer, probe: MediaProbe = MediaProbe(),
+        schedule: PollSchedule? = nil, logger: Logger
+    ) {
+        self.http = http
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+        self.auth = auth
+        self.probe = probe
+        self.schedule = schedule ?? Self.defaultSchedule
+        self.logger = logger
+    }
+
+    struct Video: Decodable {
+        struct Failure: Decodable {
+            let code: String?
+            let message: String?
+        }
+        let id: String?
+        let status: String?
+        let progress: Int?
+        let error: Failure?
+    }
+
+    struct ErrorBody: Decodable {
+        struct Detail: Decodable {
+            let message: String?
+            let type: String?
+            let code: String?
+        }
+        let error: Detail?
+    }
+
+    var authHeaders: HTTPHeaders {
+        switch auth {
+        case .bearer: ["Authorization": "Bearer \(apiKey)"]
+        case .apiKey: ["api-key": apiKey]
+        }
+    }
+
+    /// `WIDTHxHEIGHT` of an aspect ratio at Sora's 720p sizes.
+    static func size(_ ratio: AspectRatio) -> (width: Int, height: Int) {
+        switch ratio {
+        case .portrait: (720, 1280)
+        case .landscape: (1280, 720)
+        case .square: (720, 720)
+        }
+    }
+
+    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+        let (width, height) = Self.size(request.aspectRatio)
+        var form = MultipartForm()
+        form.add("model", request.upstreamModel)
+        form.add("prompt", request.prompt)
+        form.add("seconds", String(request.duration))
+        form.add("size", "\(width)x\(height)")
+        if request.mode == .imageToVideo, let source = request.image {
+            let (data, _) = try await http.imageBytes(source)
+            let fitted: Data
+            do {
+                fitted = try await probe.fitImage(data, width: width, height: height)
+            } catch {
+                throw .final(JobFailure(.invalidImage, "The start image could not be decoded: \(error.description)"))
+            }
+            form.addFile("input_reference", filename: "input_reference.png", contentType: "image/png", data: fitted)
+        }
+        var headers = authHeaders
+        headers.add(name: "Content-Type", value: form.contentType)
+        let response = try await http.send(.POST, baseURL + "/videos", headers: headers, body: form.body())
+        guard response.isSuccess else { throw failure(response) }
+        guard let video = try? JSONDecoder().decode(Video.self, from: response.body), let id = video.id, !id.isEmpty else {
+            throw .final(JobFailure(.providerError, "The Videos API accepted the request without a readable video id."))
+        }
+        return ProviderSubmission(providerJobID: id, providerRequestID: response.headers.first(name: "x-request-id"))
+    }
+
+    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
+        let response = try await http.send(.GET, baseURL + "/videos/" + escape(handle.providerJobID), headers: authHeaders)
+        guard response.isSuccess else { throw failure(response) }
+        let video = try response.decode(Video.self, provider: "The Videos API")
+        switch video.status {
+        case "queued", "in_progress":
+            return .running(progress: video.progress.map { min(100, max(0, $0)) })
+        case "completed":
+            return .succeeded(ProviderResult())
+        case "failed":
+            let code = video.error?.code ?? "failed"
+            let message = video.error?.message ?? "no message"
+            if PolicyWords.mentionsPolicy(code) || PolicyWords.mentionsPolicy(message) {
+                return .failed(JobFailure(.contentPolicyViolation, "Sora refused the content (\(code)): \(message)"))
+            }
+            return .failed(JobFailure(.providerError, "Sora failed the video (\(code)): \(message)"))
+        default:
+            logger.warning("sora video in an unknown state; polling on", metadata: ["state": .string(video.status ?? "none")])
+            return .running(progress: nil)
+        }
+    }
+
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+        let url = baseURL + "/videos/" + escape(handle.providerJobID) + "/content?variant=video"
+        try await http.download(url, headers: authHeaders, to: destination, provider: "Sora")
+    }
+
+    func failure(_ response: ProviderHTTP.Response) -> ProviderFailure {
+        let detail = (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error
+        if response.status == 400, PolicyWords.mentionsPolicy(detail?.code) || PolicyWords.mentionsPolicy(detail?.message) {
+            return .final(JobFailure(.contentPolicyViolation, "Sora refused the content (\(detail?.code ?? "moderation")): \(detail?.message ?? "")"))
+        }
+        return response.failure(provider: "The Videos API", code: detail?.code ?? detail?.type, message: detail?.message)
+    }
+}
+
+/// A `multipart/form-data` body (RFC 7578).
+struct MultipartForm {
+    let boundary = "videogate-" + UUID().uuidString
+    private var parts: [Data] = []
+
+    var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+
+    mutating func add(_ name: String, _ value: String) {
+        parts.append(Data("Content-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)".utf8))
+    }
+
+    mutating func addFile(_ name: String, filename: String, contentType: String, data: Data) {
+        var part = Data("Content-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
+        part.append(data)
+        parts.append(part)
+    }
+
+    func body() -> Data {
+        var body = Data()
+        for part in parts {
+            body.append(Data("--\(boundary)\r\n".utf8))
+            body.append(part)
+            body.append(Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        return body
+    }
+}

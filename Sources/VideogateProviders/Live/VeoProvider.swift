@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import VideogateDomain
+
+/// Google Veo through the Gemini API (https://ai.google.dev/gemini-api/docs/video).
+///
+/// - Auth: `x-goog-api-key: KEY`.
+/// - Create: `POST /models/{model}:predictLongRunning` with `{"instances": [{"prompt", "image"?:
+///   {"bytesBase64Encoded", "mimeType"}}], "parameters": {"aspectRatio", "durationSeconds"}}`. This
+///   API's image form takes bytes only, so an image URL is fetched here under the outbound rules.
+/// - The answer is a long-running operation `{"name": "models/M/operations/ID"}`, polled with
+///   `GET /{name}` until `"done": true`: then `error` `{code, message}`, or
+///   `response.generateVideoResponse.generatedSamples[0].video.uri` (downloaded with the same key;
+///   it may redirect, and the key is not sent to another host), or no samples with
+///   `raiMediaFilteredCount` / `raiMediaFilteredReasons` (a safety refusal).
+/// - The Gemini API has no idempotency key for this call: a crash between its answer and our
+///   commit can leave a second upstream operation (see the README).
+public struct VeoProvider: VideoProvider {
+    public let kind = ProviderKind.veo
+    public let schedule: PollSchedule
+    let http: ProviderHTTP
+    let baseURL: String
+    let apiKey: String
+    let logger: Logger
+
+    /// Veo 3.1 renders take one to a few minutes.
+    public static let defaultSchedule = PollSchedule(firstPoll: 40, interval: 10, maxInterval: 45)
+
+    public init(http: ProviderHTTP, baseURL: String, apiKey: String, schedule: PollSchedule? = nil, logger: Logger) {
+        self.http = http
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+        self.schedule = schedule ?? Self.defaultSchedule
+        self.logger = logger
+    }
+
+    struct CreateBody: Encodable {
+        struct Instance: Encodable {
+            struct Image: Encodable {
+                let bytesBase64Encoded: String
+                let mimeType: String
+            }
+            let prompt: String
+            let image: Image?
+        }
+        struct Parameters: Encodable {
+            let aspectRatio: String
+            let durationSeconds: Int
+        }
+        let instances: [Instance]
+        let parameters: Parameters
+    }
+
+    struct Operation: Decodable {
+        struct Failure: Decodable {
+            let code: Int?
+            let message: String?
+            let status: String?
+        }
+        struct Response: Decodable {
+            struct Generated: Decodable {
+                struct Sample: Decodable {
+                    struct Video: Decodable { let uri: String? }
+                    let video: Video?
+                }
+                let generatedSamples: [Sample]?
+                let raiMediaFilteredCount: Int?
+                let raiMediaFilteredReasons: [String]?
+            }
+            let generateVideoResponse: Generated?
+        }
+        let name: String?
+        let done: Bool?
+        let error: Failure?
+        let response: Response?
+    }
+
+    struct ErrorBody: Decodable { let error: Operation.Failure? }
+
+    var headers: HTTPHeaders { ["x-goog-api-key": apiKey, "Content-Type": "application/json"] }
+
+    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+        var image: CreateBody.Instance.Image?
+        if request.mode == .imageToVideo, let source = request.image {
+            let (data, mediaType) = try await http.imageBytes(source)
+            image = .init(bytesBase64Encoded: data.base64EncodedString(), mimeType: mediaType)
+        }
+        let body = CreateBody(
+            instances: [.init(prompt: request.prompt, image: image)],
+            parameters: .init(aspectRatio: request.aspectRatio == .portrait ? "9:16" : "16:9", durationSeconds: request.duration))
+        let url = baseURL + "/models/" + escape(request.upstreamModel) + ":predictLongRunning"
+        let response = try await http.send(.POST, url, headers: headers, body: try encode(body))
+        guard response.isSuccess else { throw failure(response) }
+        guard let operation = try? JSONDecoder().decode(Operation.self, from: response.body), let name = operation.name, !name.isEmpty else {
+            throw .final(JobFailure(.providerError, "The Gemini API accepted the request without a readable operation name."))
+        }
+        return ProviderSubmission(providerJobID: name, providerRequestID: response.headers.first(name: "x-goog-request-id"))
+    }
+
+    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
+        // The operation name is a path (`models/M/operations/ID`): its slashes stay.
+        let name = handle.providerJobID.split(separator: "/").map { escape(String($0)) }.joined(separator: "/")
+        let response = try await http.send(.GET, baseURL + "/" + name, headers: headers)
+        guard response.isSuccess else { throw failure(response) }
+        let operation = try response.decode(Operation.self, provider: "The Gemini API")
+        guard operation.done == true else { return .running(progress: nil) }
+        if let error = operation.error {
+            let message = error.message ?? "no message"
+            if PolicyWords.mentionsPolicy(message) {
+                return .failed(JobFailure(.contentPolicyViolation, "Veo refused the content: \(message)"))
+            }
+            return .failed(JobFailure(.providerError, "Veo failed the operation (\(error.status ?? error.code.map(String.init) ?? "error")): \(message)"))
+        }
+        let generated = operation.response?.generateVideoResponse
+        if let uri = generated?.generatedSamples?.first?.video?.uri, !uri.isEmpty {
+            return .succeeded(ProviderResult(videoURL: uri))
+        }
+        if (generated?.raiMediaFilteredCount ?? 0) > 0 || !(generated?.raiMediaFilteredReasons ?? []).isEmpty {
+            let reasons = (generated?.raiMediaFilteredReasons ?? []).joined(separator: " ")
+            return .failed(JobFailure(.contentPolicyViolation, "Veo's safety filters removed the video: \(reasons.isEmpty ? "no reason given" : reasons)"))
+        }
+        return .failed(JobFailure(.providerError, "Veo finished the operation without a video."))
+    }
+
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+        guard let url = result.videoURL else { throw .retryable("no Veo video URI to fetch", retryAfter: nil) }
+        try await http.fetchResultFile(url, headers: [("x-goog-api-key", apiKey)], to: destination, provider: "Veo")
+    }
+
+    func failure(_ response: ProviderHTTP.Response) -> ProviderFailure {
+        let detail = (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error
+        if response.status == 400, PolicyWords.mentionsPolicy(detail?.message) {
+            return .final(JobFailure(.contentPolicyViolation, "Veo refused the content: \(detail?.message ?? "")"))
+        }
+        return response.failure(provider: "The Gemini API", code: detail?.status, message: detail?.message)
+    }
+}

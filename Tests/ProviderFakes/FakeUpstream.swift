@@ -1,0 +1,229 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// A provider's API faked on 127.0.0.1: each fake (Kling, WAN, ...) registers its documented
+/// routes on a router; this runs the server, records every request, plays scripted faults, keeps
+/// the tasks, and serves result files from `/cdn/` (the provider's own file host).
+///
+/// Fakes are strict: a request whose auth, path, headers or body differ from the documentation
+/// is answered with the provider's own error format and status, and recorded in `violations`,
+/// so a test can also assert that none happened.
+public final class FakeUpstream: Sendable {
+    /// One request as the fake received it.
+    public struct Recorded: Sendable {
+        public var method: String
+        public var path: String
+        public var query: String?
+        /// Header names lowercased.
+        public var headers: [String: String]
+        public var body: Data
+        /// The body as a JSON object, when it is one.
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    }
+
+    /// A misbehaviour played instead of the normal answer, in order, once each.
+    public enum Fault: Sendable, Equatable {
+        /// The status with the provider's error body (and `Retry-After` when given).
+        case status(Int, retryAfter: Int? = nil)
+        /// HTTP 200 with a body that is not JSON.
+        case malformed
+    }
+
+    /// How the fake's tasks end.
+    public enum Outcome: Sendable, Equatable {
+        case succeed
+        /// A generic failure with the provider's code and message.
+        case fail
+        /// A content-policy refusal in the final state.
+        case policy
+        /// Stays running forever (the job times out).
+        case never
+    }
+
+    /// Which call a fault applies to.
+    public enum Call: Sendable, Hashable {
+        case create
+        case status
+        case content
+    }
+
+    /// A task the fake keeps.
+    public struct Task: Sendable {
+        public var id: String
+        public var polls = 0
+        public var externalID: String?
+        public var mode: String
+    }
+
+    struct State {
+        var requests: [Recorded] = []
+        var violations: [String] = []
+        var faults: [Call: [Fault]] = [:]
+        var tasks: [String: Task] = [:]
+        var outcome = Outcome.succeed
+        var pollsBeforeDone = 1
+        var refuseCreateForPolicy = false
+        var port = 0
+        var nextID = 0
+    }
+
+    let state = Mutex(State())
+    /// The MP4 served as every task's result.
+    public let video: Data
+
+    public init(video: Data) {
+        self.video = video
+    }
+
+    // MARK: scripting
+
+    /// Queues faults for a call; each is played once, in order.
+    public func inject(_ faults: [Fault], on call: Call) { state.withLock { $0.faults[call, default: []] += faults } }
+    /// How tasks end from now on.
+    public func finish(with outcome: Outcome) { state.withLock { $0.outcome = outcome } }
+    /// How many status calls answer "running" before the final state.
+    public func runningPolls(_ count: Int) { state.withLock { $0.pollsBeforeDone = count } }
+    /// Makes the next creates answer with the provider's content-policy error.
+    public func refuseCreatesForPolicy(_ refuse: Bool = true) { state.withLock { $0.refuseCreateForPolicy = refuse } }
+
+    // MARK: inspection
+
+    public var requests: [Recorded] { state.withLock { $0.requests } }
+    public var violations: [String] { state.withLock { $0.violations } }
+    public var tasks: [Task] { state.withLock { Array($0.tasks.values) } }
+    public var port: Int { state.withLock { $0.port } }
+    /// `http://127.0.0.1:PORT`.
+    public var origin: String { "http://127.0.0.1:\(port)" }
+    /// Requests to paths with this prefix.
+    public func requests(to prefix: String, method: String? = nil) -> [Recorded] {
+        requests.filter { $0.path.hasPrefix(prefix) && (method == nil || $0.method == method) }
+    }
+
+    // MARK: for the fakes
+
+    /// Records a request and answers with the next queued fault for `call`, if any.
+    func record(_ request: Request, body: Data, call: Call) -> Fault? {
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        let recorded = Recorded(method: request.method.rawValue, path: request.uri.path, query: request.uri.query, headers: headers, body: body)
+        return state.withLock { state in
+            state.requests.append(recorded)
+            guard var queue = state.faults[call], !queue.isEmpty else { return nil }
+            let fault = queue.removeFirst()
+            state.faults[call] = queue
+            return fault
+        }
+    }
+
+    /// Notes a request that differs from the documentation.
+    func violation(_ text: String) { state.withLock { $0.violations.append(text) } }
+
+    /// A new task, with an id of `prefix`.
+    func createTask(prefix: String, mode: String, externalID: String? = nil) -> Task {
+        state.withLock { state in
+            state.nextID += 1
+            let task = Task(id: "\(prefix)\(state.nextID)", externalID: externalID, mode: mode)
+            state.tasks[task.id] = task
+            return task
+        }
+    }
+
+    var createRefusedForPolicy: Bool { state.withLock { $0.refuseCreateForPolicy } }
+
+    /// The task by id or external id.
+    func task(_ id: String) -> Task? {
+        state.withLock { state in state.tasks[id] ?? state.tasks.values.first { $0.externalID == id } }
+    }
+
+    /// Counts a status call of a task and says where it stands.
+    func advance(_ id: String) -> TaskState? {
+        state.withLock { state in
+            guard var task = state.tasks[id] else { return nil }
+            task.polls += 1
+            state.tasks[id] = task
+            if task.polls <= state.pollsBeforeDone || state.outcome == .never { return .running(polls: task.polls) }
+            switch state.outcome {
+            case .succeed: return .succeeded
+            case .fail: return .failed
+            case .policy: return .refused
+            case .never: return .running(polls: task.polls)
+            }
+        }
+    }
+
+    public enum TaskState: Sendable, Equatable {
+        case running(polls: Int)
+        case succeeded
+        case failed
+        case refused
+    }
+
+    /// The URL of a task's result file on the fake's own file host.
+    func fileURL(_ id: String) -> String { "\(origin)/cdn/\(id).mp4" }
+
+    // MARK: running
+
+    /// Starts the fake with `routes` on 127.0.0.1 (a free port), runs `body`, and stops it.
+    public func run<T: Sendable>(
+        routes: @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void, _ body: @Sendable (FakeUpstream) async throws -> T
+    ) async throws -> T {
+        let router = Router()
+        routes(router, self)
+        router.get("/cdn/{file}") { [self] request, context -> Response in
+            _ = record(request, body: Data(), call: .content)
+            return Response(status: .ok, headers: [.contentType: "video/mp4"], body: .init(byteBuffer: ByteBuffer(bytes: video)))
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake"),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: { var logger = Logger(label: "fake"); logger.logLevel = .critical; return logger }())
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next() ?? 0
+            state.withLock { $0.port = port }
+            let result = try await body(self)
+            group.cancelAll()
+            return result
+        }
+    }
+}
+
+/// Answers shared by the fakes.
+extension FakeUpstream {
+    static func json(_ status: HTTPResponse.Status, _ object: Any, headers extra: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func malformed() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"task\": <html>oops")))
+    }
+
+    /// The fault's answer in the provider's error format.
+    static func play(_ fault: Fault, error: (Int) -> Any) -> Response {
+        switch fault {
+        case .malformed:
+            return malformed()
+        case .status(let code, let retryAfter):
+            var headers: HTTPFields = [:]
+            if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+            return json(HTTPResponse.Status(code: code), error(code), headers: headers)
+        }
+    }
+
+    static func body(_ request: Request, context: BasicRequestContext) async throws -> Data {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 << 20)
+        return Data(buffer: buffer)
+    }
+}
