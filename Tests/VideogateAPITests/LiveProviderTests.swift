@@ -31,7 +31,39 @@ struct LiveCase: Sendable, CustomTestStringConvertible {
         },
         textModel: "kling-v2.5-turbo-pro", imageModel: "kling-v2.5-turbo-pro-i2v", createPath: "/v1/videos/")
 
-    static let all: [LiveCase] = [.kling]
+    static let veo = LiveCase(
+        name: "veo", routes: FakeVeo().routes,
+        configure: { settings, origin in
+            settings.geminiKey = "gemini-test"
+            settings.geminiBaseURL = origin + "/v1beta"
+        },
+        textModel: "veo3.1", imageModel: "veo3-fast-i2v", createPath: "/v1beta/models/")
+
+    static let sora = LiveCase(
+        name: "sora", routes: FakeSora().routes,
+        configure: { settings, origin in
+            settings.openAIKey = "openai-test"
+            settings.openAIBaseURL = origin + "/v1"
+        },
+        textModel: "sora-2", imageModel: nil, createPath: "/v1/videos")
+
+    static let wan = LiveCase(
+        name: "wan", routes: FakeWan().routes,
+        configure: { settings, origin in
+            settings.dashscopeKey = "dashscope-test"
+            settings.dashscopeBaseURL = origin + "/api/v1"
+        },
+        textModel: "wan-2.5", imageModel: "wan-2.5-i2v", createPath: "/api/v1/services/")
+
+    static let seedance = LiveCase(
+        name: "seedance", routes: FakeSeedance().routes,
+        configure: { settings, origin in
+            settings.arkKey = "ark-test"
+            settings.arkBaseURL = origin + "/api/v3"
+        },
+        textModel: "seedance-v1.5-pro-t2v", imageModel: "seedance-v1.5-pro-i2v", createPath: "/api/v3/contents/")
+
+    static let all: [LiveCase] = [.veo, .sora, .kling, .wan, .seedance]
 }
 
 /// Live keys through the whole gateway (API, queue, workers, adapters, storage, ledger) against
