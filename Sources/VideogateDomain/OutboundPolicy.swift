@@ -32,7 +32,9 @@ public struct OutboundPolicy: Sendable, Equatable {
             var host = components.host, !host.isEmpty
         else { throw Refusal("it is not a valid absolute URL") }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if isAllowListed(host: host, port: components.port) { return }
+        // The port the connection will use, so that `host:443` also matches a URL that leaves it out.
+        let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : nil)
+        if isAllowListed(host: host, port: port) { return }
         guard scheme == "https" else { throw Refusal("only https:// URLs are allowed") }
         guard components.user == nil, components.password == nil else { throw Refusal("URLs with credentials are not allowed") }
         let lowered = host.lowercased()

@@ -45,8 +45,7 @@ public struct FakeVeo: Sendable {
             let task = fake.createTask(prefix: "models/\(model)/operations/op", mode: instance?.first?["image"] == nil ? "t2v" : "i2v")
             return FakeUpstream.json(.ok, ["name": task.id])
         }
-        // One parameter name per position: Hummingbird refuses {model} beside {action}.
-        router.get("/v1beta/models/{action}/operations/{op}") { request, context in
+        router.get("/v1beta/models/{model}/operations/{op}") { request, context in
             if let fault = fake.record(request, body: Data(), call: .status) { return FakeUpstream.play(fault, error: Self.errorBody) }
             if let refusal = authRefusal(request, fake) { return refusal }
             let name = "models/\(context.parameters.get("model") ?? "")/operations/\(context.parameters.get("op") ?? "")"

@@ -495,3 +495,20 @@ private final class Occupancy: Sendable {
         #expect(result.mediaType == "image/png")
     }
 }
+
+@Suite struct RetryAfterFormsTests {
+    @Test func obsoleteDateFormsAndSignedNumbers() {
+        let now = Date(timeIntervalSince1970: 784_111_777)  // Sun, 06 Nov 1994 08:49:37 GMT
+        #expect(RetryAfter.seconds("Sunday, 06-Nov-94 08:50:37 GMT", now: now) == 60)
+        #expect(RetryAfter.seconds("Sun Nov  6 08:51:37 1994", now: now) == 120)
+        #expect(RetryAfter.seconds("+5", now: now) == nil)
+    }
+}
+
+@Suite struct AllowListPortTests {
+    @Test func anAllowListEntryWithTheDefaultPortMatchesAURLWithoutOne() throws {
+        let policy = OutboundPolicy(allowedHosts: ["10.0.0.5:443"])
+        #expect(throws: Never.self) { try policy.checkURL("https://10.0.0.5/x.png") }
+        #expect(throws: OutboundPolicy.Refusal.self) { try policy.checkURL("https://10.0.0.5:8443/x.png") }
+    }
+}

@@ -166,8 +166,8 @@ public struct OutboundClient: Sendable {
             head.headers.add(name: "Accept", value: "*/*")
             head.headers.add(name: "Connection", value: "close")
             for (name, value) in headers { head.headers.add(name: name, value: value) }
-            try await outbound.write(.head(head))
-            try await outbound.write(.end(nil))
+            // Head and end in one flush: a server may answer (and close) as soon as it has the head of a GET.
+            try await outbound.write(contentsOf: [.head(head), .end(nil)])
             var status = 0
             var contentType: String?
             var received: Int64 = 0

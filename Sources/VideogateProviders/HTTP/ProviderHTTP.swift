@@ -168,16 +168,24 @@ public struct ProviderHTTP: Sendable {
     }
 }
 
+extension Character {
+    /// 0-9 only.
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
 /// Parses `Retry-After`: delta-seconds or an HTTP date (RFC 9110).
 public enum RetryAfter {
     public static func seconds(_ value: String?, now: Date = Date()) -> TimeInterval? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Int(value) { return seconds >= 0 ? TimeInterval(seconds) : nil }
+        if value.allSatisfy(\.isASCIIDigit) { return Int(value).map(TimeInterval.init) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return max(0, date.timeIntervalSince(now))
+        // IMF-fixdate, and the obsolete RFC 850 and asctime forms recipients must accept (RFC 9110 5.6.7).
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: value) { return max(0, date.timeIntervalSince(now)) }
+        }
+        return nil
     }
 }
