@@ -85,6 +85,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The five provider fakes as one process, for bench/providers-in-flight.sh.
+        .executableTarget(
+            name: "videogate-fake-providers",
+            dependencies: ["ProviderFakes", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/FakeProviders"
+        ),
         .testTarget(name: "VideogateDomainTests", dependencies: ["VideogateDomain"]),
         // Fakes of the five providers' APIs on 127.0.0.1, shared by the provider and HTTP tests.
         .target(
@@ -119,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "VideogateDomain",
+                "VideogateDomain", "ProviderFakes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

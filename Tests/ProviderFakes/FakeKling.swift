@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Synchronization
 
 /// Kling's API as documented: JWT bearer auth (HS256, `iss` = access key, valid `exp` and `nbf`),
 /// `POST /v1/videos/{text2video|image2video}`, `GET` of the same path with a task id or an
@@ -8,10 +9,14 @@ import Hummingbird
 public struct FakeKling: Sendable {
     public let accessKey: String
     public let secretKey: String
+    /// Creates whose task is made but whose answer is lost (a 502 instead): what a client sees
+    /// when it crashes or the network fails after Kling accepted the task.
+    let lostAnswers: Countdown
 
-    public init(accessKey: String = "ak-test", secretKey: String = "sk-test") {
+    public init(accessKey: String = "ak-test", secretKey: String = "sk-test", losingCreateAnswers: Int = 0) {
         self.accessKey = accessKey
         self.secretKey = secretKey
+        self.lostAnswers = Countdown(losingCreateAnswers)
     }
 
     public func routes(_ router: Router<BasicRequestContext>, _ fake: FakeUpstream) {
@@ -33,6 +38,9 @@ public struct FakeKling: Sendable {
                     return FakeUpstream.json(.badRequest, ["code": 1201, "message": "external_task_id already exists", "request_id": "fake-req"])
                 }
                 let task = fake.createTask(prefix: "kt_", mode: kind, externalID: external)
+                if lostAnswers.take() {
+                    return FakeUpstream.json(.badGateway, ["code": 5000, "message": "answer lost", "request_id": "fake-req"])
+                }
                 return FakeUpstream.json(.ok, [
                     "code": 0, "message": "SUCCEED", "request_id": "kreq_\(task.id)",
                     "data": ["task_id": task.id, "task_status": "submitted", "task_info": ["external_task_id": external ?? ""],
@@ -131,5 +139,18 @@ public struct FakeKling: Sendable {
             if !image.hasPrefix("http://") && !image.hasPrefix("https://") && Data(base64Encoded: image) == nil { return "image is not base64" }
         }
         return nil
+    }
+}
+
+/// Counts down to zero; `take()` is true while it could count.
+final class Countdown: Sendable {
+    private let remaining: Mutex<Int>
+    init(_ count: Int) { remaining = Mutex(count) }
+    func take() -> Bool {
+        remaining.withLock { remaining in
+            guard remaining > 0 else { return false }
+            remaining -= 1
+            return true
+        }
     }
 }

@@ -68,6 +68,12 @@ public final class FakeUpstream: Sendable {
         var refuseCreateForPolicy = false
         var port = 0
         var nextID = 0
+        /// Every request received, counted whether or not it is kept in `requests`.
+        var requestCount = 0
+        var callCounts: [Call: Int] = [:]
+        /// When each task first answered "succeeded", in Unix milliseconds.
+        var succeededAt: [String: Int64] = [:]
+        var keepRequests = true
     }
 
     let state = Mutex(State())
@@ -76,6 +82,13 @@ public final class FakeUpstream: Sendable {
 
     public init(video: Data) {
         self.video = video
+    }
+
+    /// A fake that keeps every request in `requests` only when `recordRequests` is true; with false
+    /// (long benchmarks) requests are only counted, so memory does not grow with their number.
+    public init(video: Data, recordRequests: Bool) {
+        self.video = video
+        state.withLock { $0.keepRequests = recordRequests }
     }
 
     // MARK: scripting
@@ -95,6 +108,14 @@ public final class FakeUpstream: Sendable {
     public var violations: [String] { state.withLock { $0.violations } }
     public var tasks: [Task] { state.withLock { Array($0.tasks.values) } }
     public var port: Int { state.withLock { $0.port } }
+    /// Requests received so far (also those not kept in `requests`).
+    public var requestCount: Int { state.withLock { $0.requestCount } }
+    /// Requests received so far by call.
+    public var requestCounts: [Call: Int] { state.withLock { $0.callCounts } }
+    /// The instant each task first answered "succeeded" to a status call, by task id.
+    public var succeededAt: [String: Date] {
+        state.withLock { $0.succeededAt.mapValues { Date(timeIntervalSince1970: Double($0) / 1000) } }
+    }
     /// `http://127.0.0.1:PORT`.
     public var origin: String { "http://127.0.0.1:\(port)" }
     /// Requests to paths with this prefix.
@@ -110,7 +131,9 @@ public final class FakeUpstream: Sendable {
         for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
         let recorded = Recorded(method: request.method.rawValue, path: request.uri.path, query: request.uri.query, headers: headers, body: body)
         return state.withLock { state in
-            state.requests.append(recorded)
+            state.requestCount += 1
+            state.callCounts[call, default: 0] += 1
+            if state.keepRequests { state.requests.append(recorded) }
             guard var queue = state.faults[call], !queue.isEmpty else { return nil }
             let fault = queue.removeFirst()
             state.faults[call] = queue
@@ -146,7 +169,9 @@ public final class FakeUpstream: Sendable {
             state.tasks[id] = task
             if task.polls <= state.pollsBeforeDone || state.outcome == .never { return .running(polls: task.polls) }
             switch state.outcome {
-            case .succeed: return .succeeded
+            case .succeed:
+                if state.succeededAt[id] == nil { state.succeededAt[id] = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+                return .succeeded
             case .fail: return .failed
             case .policy: return .refused
             case .never: return .running(polls: task.polls)
@@ -176,6 +201,10 @@ public final class FakeUpstream: Sendable {
             _ = record(request, body: Data(), call: .content)
             return Response(status: .ok, headers: [.contentType: "video/mp4"], body: .init(byteBuffer: ByteBuffer(bytes: video)))
         }
+        // The fake's own statistics (not recorded as a request); `?summary=1` leaves out `succeeded_at`.
+        router.get("/_stats") { [self] request, context -> Response in
+            Self.json(.ok, statistics(withSucceededAt: request.uri.queryParameters.get("summary") != "1"))
+        }
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake"),
@@ -198,6 +227,19 @@ public final class FakeUpstream: Sendable {
 
 /// Answers shared by the fakes.
 extension FakeUpstream {
+    /// `{"requests": N, "by_call": {"create", "status", "content"}, "succeeded": N, "succeeded_at": {"TASK_ID": unix_ms}}`.
+    func statistics(withSucceededAt: Bool) -> [String: Any] {
+        state.withLock { state in
+            var stats: [String: Any] = [
+                "requests": state.requestCount,
+                "by_call": ["create": state.callCounts[.create] ?? 0, "status": state.callCounts[.status] ?? 0, "content": state.callCounts[.content] ?? 0],
+                "succeeded": state.succeededAt.count,
+            ]
+            if withSucceededAt { stats["succeeded_at"] = state.succeededAt.mapValues { Int($0) } }
+            return stats
+        }
+    }
+
     static func json(_ status: HTTPResponse.Status, _ object: Any, headers extra: HTTPFields = [:]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         var headers: HTTPFields = [.contentType: "application/json"]

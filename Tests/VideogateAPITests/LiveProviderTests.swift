@@ -194,6 +194,23 @@ struct LiveProviderTests {
         }
     }
 
+    @Test func aKlingTaskWhoseCreateAnswerWasLostIsAdoptedNotCreatedAgain() async throws {
+        let base = LiveCase.kling
+        let kling = LiveCase(
+            name: "kling", routes: FakeKling(losingCreateAnswers: 1).routes, configure: base.configure, textModel: base.textModel,
+            imageModel: base.imageModel, createPath: base.createPath)
+        try await run(kling) { gateway, fake, client, owner in
+            let id = try await submit(client, key: owner.key, model: kling.textModel)
+            let final = try await client.waitForFinal(id, key: owner.key)
+            #expect(final["status"] as? String == "completed", "\(final)")
+            // One create reached Kling; the retry looked the task up by external_task_id and adopted it.
+            #expect(fake.requests(to: "/v1/videos/text2video", method: "POST").count == 1)
+            #expect(fake.tasks.count == 1)
+            #expect(fake.tasks.first?.externalID == id)
+            try await expectSettled(gateway, owner.account, job: id, charged: try #require(final["credits_used"] as? Int))
+        }
+    }
+
     @Test func modelsOfProvidersWithoutCredentialsAreUnavailableToLiveKeys() async throws {
         let gateway = try await TestGateway.make(role: .api) { config in
             config.providers.klingAccessKey = "ak"

@@ -1,0 +1,79 @@
+// The five provider fakes (Tests/ProviderFakes) as one process, for bench/providers-in-flight.sh.
+//
+// Each fake listens on its own free port on 127.0.0.1 and answers instantly: the first status
+// call of a task reports success (`runningPolls(0)`), and every result is the same small MP4
+// (made once with ffmpeg). Requests are counted, not kept. On start it prints one JSON line with
+// the ports, e.g. {"kling": 41234, "veo": 41235, ...}, and runs until SIGTERM or SIGINT.
+// Each fake also serves `GET /_stats` (request counts and when each task first reported success).
+import Dispatch
+import Foundation
+import Hummingbird
+import ProviderFakes
+
+/// SIGTERM and SIGINT as a stream (the handlers run on a Dispatch queue, off the main actor).
+nonisolated func stopSignals() -> (AsyncStream<Int32>, [any DispatchSourceSignal]) {
+    let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+    let queue = DispatchQueue(label: "videogate-fake-providers.signals")
+    let sources = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+        source.setEventHandler { @Sendable in continuation.yield(number) }
+        source.resume()
+        return source
+    }
+    return (stream, sources)
+}
+
+let (signals, signalSources) = stopSignals()
+
+let video: Data
+do {
+    video = try FakeVideo.mp4()
+} catch {
+    FileHandle.standardError.write(Data("videogate-fake-providers: could not make the fake MP4 with ffmpeg: \(error)\n".utf8))
+    exit(1)
+}
+
+typealias Routes = @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void
+
+let fakes: [(name: String, fake: FakeUpstream, routes: Routes)] = [
+    ("kling", FakeUpstream(video: video, recordRequests: false), { FakeKling().routes($0, $1) }),
+    ("veo", FakeUpstream(video: video, recordRequests: false), { FakeVeo().routes($0, $1) }),
+    ("sora", FakeUpstream(video: video, recordRequests: false), { FakeSora().routes($0, $1) }),
+    ("wan", FakeUpstream(video: video, recordRequests: false), { FakeWan().routes($0, $1) }),
+    ("seedance", FakeUpstream(video: video, recordRequests: false), { FakeSeedance().routes($0, $1) }),
+]
+for entry in fakes { entry.fake.runningPolls(0) }
+
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for entry in fakes {
+        let fake = entry.fake
+        let routes = entry.routes
+        group.addTask {
+            try await fake.run(routes: routes) { _ in
+                // Runs until the process is signalled (or the task is cancelled).
+                while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+            }
+        }
+    }
+    // Wait (at most 60 s) until every fake has its port, then say where they are.
+    let deadline = ContinuousClock.now + .seconds(60)
+    while fakes.contains(where: { $0.fake.port == 0 }) {
+        guard ContinuousClock.now < deadline else {
+            FileHandle.standardError.write(Data("videogate-fake-providers: the fakes did not start within 60 s\n".utf8))
+            exit(1)
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    let ports = fakes.map { "\"\($0.name)\": \($0.fake.port)" }.joined(separator: ", ")
+    FileHandle.standardOutput.write(Data("{\(ports)}\n".utf8))
+    // Runs until SIGTERM or SIGINT, then stops the fakes (and exits anyway 10 s later).
+    for await _ in signals { break }
+    Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: 10)
+        _exit(0)
+    }
+    group.cancelAll()
+    do { try await group.waitForAll() } catch is CancellationError {}
+}
+withExtendedLifetime(signalSources) {}
