@@ -56,7 +56,8 @@ public struct JobRunner: Sendable {
     }
 
     private func decide(_ job: Job, provider: any VideoProvider, logger: Logger) async throws -> JobEvent {
-        let request = try await providerRequest(for: job)
+        // Polls do not need the start image: it is read from storage only to submit and to fetch the result.
+        let request = try await providerRequest(for: job, withImage: job.status == .pending)
         let now = clock.now()
         switch job.status {
         case .pending:
@@ -78,7 +79,10 @@ public struct JobRunner: Sendable {
                 case .failed(let failure):
                     return .failed(failure)
                 case .succeeded(let result):
-                    return .succeeded(try await storeResult(of: job, handle: handle, result: result, provider: provider))
+                    // Fetching may use the start image (the sandbox draws it), so the handle carries it again.
+                    var complete = handle
+                    complete.request = try await providerRequest(for: job, withImage: true)
+                    return .succeeded(try await storeResult(of: job, handle: complete, result: result, provider: provider))
                 }
             } catch let error as ProviderFailure {
                 return failureEvent(error, job: job, logger: logger)
@@ -134,11 +138,11 @@ public struct JobRunner: Sendable {
             durationMilliseconds: Int((info.durationSeconds * 1000).rounded()), width: info.width, height: info.height)
     }
 
-    private func providerRequest(for job: Job) async throws -> ProviderRequest {
+    private func providerRequest(for job: Job, withImage: Bool) async throws -> ProviderRequest {
         var image: ProviderImage?
         if let url = job.imageURL {
             image = .url(url)
-        } else if let key = job.imageKey {
+        } else if withImage, let key = job.imageKey {
             var data = Data()
             for try await chunk in try await blobs.read(key: key, range: nil) { data.append(chunk) }
             image = .bytes(data, mediaType: ImageInput.sniffMediaType(data) ?? "application/octet-stream")
