@@ -186,7 +186,7 @@ struct LiveProviderTests {
     func anUpstreamStillRunningAtTheJobTimeoutEndsInTimeout(_ live: LiveCase) async throws {
         try await run(live, jobTimeout: 2, script: { $0.finish(with: .never) }) { gateway, fake, client, owner in
             let id = try await submit(client, key: owner.key, model: live.textModel)
-            let final = try await client.waitForFinal(id, key: owner.key, timeout: .seconds(30))
+            let final = try await client.waitForFinal(id, key: owner.key, timeout: .seconds(120))
             #expect(final["status"] as? String == "error")
             #expect((final["error"] as? [String: Any])?["code"] as? String == "timeout")
             try await expectSettled(gateway, owner.account, job: id, charged: 0)

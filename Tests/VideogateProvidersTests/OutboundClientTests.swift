@@ -255,7 +255,7 @@ private func expectRefused(_ failure: OutboundClient.Failure?, mentioning reason
         let started = clock.now
         let failure = try await withLocalServer({ router in
             router.get("/slow") { _, _ -> Response in
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(120))
                 return Response(status: .ok)
             }
         }) { port in
@@ -265,7 +265,8 @@ private func expectRefused(_ failure: OutboundClient.Failure?, mentioning reason
             Issue.record("expected .network, got \(String(describing: failure))")
             return
         }
-        #expect(clock.now - started < .seconds(10))
+        // Far below the server's 120 s: the 1 s bound ended the fetch (generous for a loaded 2-core machine).
+        #expect(clock.now - started < .seconds(60))
     }
 
     @Test func headersGoToTheFirstHostButNotToARedirectTargetOnAnotherPort() async throws {

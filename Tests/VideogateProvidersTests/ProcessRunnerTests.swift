@@ -61,3 +61,33 @@ import VideogateProviders
         }
     }
 }
+
+/// The launcher that replaced Foundation's `Process.run()` (which crashed the worker under load).
+@Suite struct SpawnTests {
+    @Test func manyProcessesStartedAtOnceAllFinish() async throws {
+        let outputs = try await withThrowingTaskGroup(of: ProcessOutput.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await ProcessRunner.run("sh", arguments: ["-c", "echo \(index)"], timeout: 60) }
+            }
+            var outputs: [ProcessOutput] = []
+            for try await output in group { outputs.append(output) }
+            return outputs
+        }
+        #expect(outputs.count == 200)
+        #expect(outputs.filter { !$0.succeeded }.isEmpty)
+        let printed = Set(outputs.compactMap { Int(String(decoding: $0.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) })
+        #expect(printed == Set(0..<200))
+    }
+
+    @Test func theChildInheritsOnlyItsStandardDescriptors() async throws {
+        // Open a few descriptors of our own, then list the child's.
+        let handles = try (0..<5).map { _ in try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/null")) }
+        defer { for handle in handles { try? handle.close() } }
+        let output = try await ProcessRunner.run("sh", arguments: ["-c", "ls /proc/$$/fd"], timeout: 30)
+        let descriptors = String(decoding: output.stdout, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        #expect(output.succeeded)
+        // 0, 1, 2, and whatever the shell opened itself for ls (none of ours: they would be many).
+        #expect(Set(descriptors).isSuperset(of: [0, 1, 2]))
+        #expect(descriptors.count <= 4, "the child inherited descriptors: \(descriptors)")
+    }
+}

@@ -43,8 +43,8 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 /// Runs external commands (ffmpeg, ffprobe) from async code without blocking a thread of the
-/// cooperative pool: the process is awaited through its termination handler, and its output is read
-/// by Dispatch I/O. A timeout or the cancellation of the calling task sends SIGTERM, then SIGKILL
+/// cooperative pool: the process is started by `Spawn` and awaited on a thread of its own, and its
+/// output is read by Dispatch I/O. A timeout or the cancellation of the calling task sends SIGTERM, then SIGKILL
 /// after `killGrace` seconds; the call returns only once the process has exited.
 public enum ProcessRunner {
     /// Seconds between SIGTERM and SIGKILL.
@@ -87,7 +87,7 @@ public enum ProcessRunner {
     }
 }
 
-/// The shared state of one run, touched from the caller, the termination handler, Dispatch I/O
+/// The shared state of one run, touched from the caller, the thread waiting for the exit, Dispatch I/O
 /// handlers and timers. Every mutable field is guarded by `lock`, hence `@unchecked Sendable`.
 private final class ProcessRun: @unchecked Sendable {
     enum StopReason { case timedOut(TimeInterval), cancelled }
@@ -98,8 +98,6 @@ private final class ProcessRun: @unchecked Sendable {
     private let queue = DispatchQueue(label: "videogate.process-run")
     private var continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>?
     private var pid: pid_t?
-    // Kept until exit so that nothing depends on Foundation retaining a running Process itself.
-    private var process: Process?
     private var exit: (code: Int32, signalled: Bool)?
     private var stopReason: StopReason?
     private var openStreams = 2
@@ -122,40 +120,41 @@ private final class ProcessRun: @unchecked Sendable {
         lock.unlock()
         if cancelledEarly { return finish(.failure(.cancelled)) }
 
-        let process = Process()
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        process.executableURL = url
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.terminationHandler = { [self] finished in
-            processExited(code: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal)
-        }
+        let launched: (pid: pid_t, stdout: Int32, stderr: Int32)
         do {
-            // Children inherit the spawning thread's signal mask, and Dispatch and the cooperative pool
-            // block SIGTERM on their threads: spawn with an empty mask so that SIGTERM reaches the child.
-            var empty = sigset_t()
-            var previous = sigset_t()
-            sigemptyset(&empty)
-            pthread_sigmask(SIG_SETMASK, &empty, &previous)
-            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-            try process.run()
+            let out = try Spawn.pipe()
+            let err: (read: Int32, write: Int32)
+            do { err = try Spawn.pipe() } catch {
+                close(out.read)
+                close(out.write)
+                throw error
+            }
+            defer {
+                // The child has its own copies of the write ends; closing ours lets the reads see EOF.
+                close(out.write)
+                close(err.write)
+            }
+            do {
+                launched = (try Spawn.start(url.path, arguments: arguments, stdout: out.write, stderr: err.write), out.read, err.read)
+            } catch {
+                close(out.read)
+                close(err.read)
+                throw error
+            }
         } catch {
             return finish(.failure(.launchFailed(String(describing: error))))
         }
-        // The child has its own copies of the write ends; closing ours lets the reads see EOF.
-        try? outPipe.fileHandleForWriting.close()
-        try? errPipe.fileHandleForWriting.close()
-        read(outPipe.fileHandleForReading, isStdout: true)
-        read(errPipe.fileHandleForReading, isStdout: false)
+        read(launched.stdout, isStdout: true)
+        read(launched.stderr, isStdout: false)
+        // One thread per child waits for its exit: Foundation's Process is not used (see Spawn).
+        let child = launched.pid
+        Thread.detachNewThread { [self] in
+            let exit = Spawn.wait(child)
+            processExited(code: exit.code, signalled: exit.signalled)
+        }
 
         lock.lock()
-        if exit == nil {
-            pid = process.processIdentifier
-            self.process = process
-        }
+        if exit == nil { pid = child }
         let pendingStop = stopReason
         lock.unlock()
         if let pendingStop { stop(because: pendingStop) }
@@ -180,17 +179,14 @@ private final class ProcessRun: @unchecked Sendable {
         }
     }
 
-    /// Signals the process group the child leads (Foundation on Linux starts children in their own
-    /// group), so that its own children go too: on Linux, Foundation reports the exit only once every
-    /// process that inherited its descriptors is gone. Falls back to the process alone.
+    /// Signals the process group the child leads (`Spawn` starts children in their own group), so
+    /// that its own children go too. Falls back to the process alone.
     private static func signal(_ target: pid_t, _ signal: Int32) {
         if getpgid(target) != target || kill(-target, signal) != 0 { kill(target, signal) }
     }
 
-    private func read(_ handle: FileHandle, isStdout: Bool) {
-        // Dispatch I/O gets its own descriptor so that the pipe's FileHandle can close the original.
-        let descriptor = dup(handle.fileDescriptor)
-        guard descriptor >= 0 else { return streamClosed() }
+    /// Reads a pipe's read end until EOF with Dispatch I/O, which closes it.
+    private func read(_ descriptor: Int32, isStdout: Bool) {
         let channel = DispatchIO(type: .stream, fileDescriptor: descriptor, queue: queue) { _ in close(descriptor) }
         channel.setLimit(lowWater: 1)
         lock.lock()
@@ -222,7 +218,6 @@ private final class ProcessRun: @unchecked Sendable {
         lock.lock()
         exit = (code, signalled)
         pid = nil
-        process = nil
         let channels = self.channels
         lock.unlock()
         // A grandchild may hold the pipes open after the process is gone: stop waiting for EOF after a grace.
