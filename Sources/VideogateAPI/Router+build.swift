@@ -16,6 +16,7 @@ public func buildRouter(
     services: GatewayServices, operations: OperationsHooks, routes set: RouteSet = .api
 ) -> (router: Router<AppRequestContext>, routes: RouteTable) {
     let video = VideoRoutes(services: services)
+    let videos = OpenAIVideoRoutes(services: services)
     let content = ContentRoutes(services: services)
     let account = AccountRoutes(services: services)
     let admin = AdminRoutes(services: services)
@@ -27,6 +28,11 @@ public func buildRouter(
             (.get, "/v1/video", video.list),
             (.get, "/v1/video/:id", video.poll),
             (.get, "/v1/video/:id/content", content.content),
+            (.post, "/v1/videos", videos.create),
+            (.get, "/v1/videos", videos.list),
+            (.get, "/v1/videos/:id", videos.retrieve),
+            (.delete, "/v1/videos/:id", videos.delete),
+            (.get, "/v1/videos/:id/content", videos.content),
             (.get, "/v1/models", account.models),
             (.get, "/v1/account", account.account),
             (.get, "/files/:file_id", content.signedFile),
@@ -39,6 +45,7 @@ public func buildRouter(
             (.get, "/admin/accounts/:id/ledger", admin.ledger),
             (.post, "/admin/accounts/:id/webhook-secret", admin.rotateWebhookSecret),
             (.get, "/admin/jobs", admin.jobs),
+            (.get, "/admin/jobs/:id/webhooks", admin.webhooks),
         ]
     }
     var table = RouteTable()

@@ -79,6 +79,13 @@ public func buildGateway(
             store: store, blobs: blobs, providers: providers, probe: MediaProbe(), clock: clock, configuration: workerConfiguration,
             metrics: factory, logger: logger)
         background.append(JobWorker(runner: runner, store: store, clock: clock, configuration: workerConfiguration, logger: logger))
+        let webhooks = WebhookDeliverer.Configuration(retryBase: config.webhookRetryBase, ownerID: workerConfiguration.ownerID)
+        let webhookClient = try OutboundClient(
+            policy: OutboundPolicy(allowedHosts: config.outboundAllowHosts), timeout: webhooks.timeout, maxRedirects: 0)
+        background.append(
+            WebhookDeliverer(
+                store: store, client: webhookClient, render: { job in try await services.webhookPayload(job) }, clock: clock,
+                configuration: webhooks, logger: logger))
         background.append(ResultSweeper(store: store, blobs: blobs, clock: clock, interval: workerConfiguration.sweepInterval, logger: logger))
     }
     let application = Application(

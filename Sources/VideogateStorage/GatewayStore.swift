@@ -85,6 +85,36 @@ public protocol GatewayStore: Sendable {
     func purge(now: Date) async throws
     /// Figures for `/metrics`.
     func stats(now: Date) async throws -> StoreStats
+
+    // MARK: Webhooks
+
+    // The outbox row of a delivery is written by `apply` itself, in the transaction of the final
+    // state, when the job has a `webhook_url`: one per job.
+
+    /// Leases up to `limit` pending deliveries whose next attempt is due and that no live
+    /// deliverer holds, to `owner` until `leaseUntil`. A delivery whose lease ran out is due again.
+    func claimWebhookDeliveries(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [WebhookDelivery]
+    /// Stores an attempt and what follows it (the next attempt's time, delivered or failed) and frees
+    /// the lease, only while `owner` still holds it and the delivery is pending; false otherwise
+    /// (nothing changed).
+    func recordWebhookAttempt(_ attempt: WebhookAttempt, deliveryID: String, owner: String, next: WebhookNext) async throws -> Bool
+    /// Gives up a delivery's lease without an attempt (shutdown): it is due again at once. Completes
+    /// even when called from a cancelled task.
+    func releaseWebhookLease(deliveryID: String, owner: String) async throws
+    /// A job's deliveries with their attempts, oldest first.
+    func webhookDeliveries(jobID: String) async throws -> [WebhookDelivery]
+
+    // MARK: OpenAI-compatible surface (`/v1/videos`)
+
+    /// An account's jobs that were not deleted through `/v1/videos`, in id (creation) order,
+    /// ascending or descending, starting after the id `after` in that order when given.
+    func openAIVideos(accountID: String, after: String?, ascending: Bool, limit: Int) async throws -> [Job]
+    /// Whether the job was deleted through `/v1/videos` (false for an unknown id).
+    func isOpenAIVideoDeleted(jobID: String) async throws -> Bool
+    /// Marks a finished job (`completed` or `error`) of the account as deleted through `/v1/videos`
+    /// and its result files as deleted (the caller deletes the files first). False, and nothing
+    /// changed, when the job is absent, another account's, unfinished or already deleted.
+    func deleteOpenAIVideo(jobID: String, accountID: String, at: Date) async throws -> Bool
 }
 
 /// A key that authenticated, with its account and its daily-limit figures.

@@ -44,7 +44,7 @@ func parseEnvironment(_ text: String) throws -> KeyEnvironment {
 }
 
 struct Accounts: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage accounts.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(abstract: "Manage accounts.", subcommands: [Create.self, WebhookSecret.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account.")
@@ -61,6 +61,27 @@ struct Accounts: AsyncParsableCommand {
                     "id": account.id, "name": account.name, "plan": account.plan.rawValue, "daily_limit": account.dailyLimit,
                     "webhook_secret": account.webhookSecret, "created_at": account.createdAt.formatted(.iso8601),
                 ], json: options.json, human: "created account \(account.id) (\(account.name), \(account.plan.rawValue), \(account.dailyLimit)/day)")
+        }
+    }
+
+    struct WebhookSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "webhook-secret", abstract: "Show an account's webhook signing secret, or rotate it and show the new one.")
+        @Option(help: "Account id (acct_...).") var account: String
+        @Flag(help: "Replace the secret; webhooks are signed with the new one from their next attempt on.") var rotate = false
+        @OptionGroup var options: AdminOptions
+
+        func run() async throws {
+            let found = try await withAdmin { actions -> Account in
+                if rotate { return try await actions.rotateWebhookSecret(accountID: account) }
+                guard let found = try await actions.store.account(id: account) else {
+                    throw GatewayError(.notFound, "No account with this id exists.")
+                }
+                return found
+            }
+            try emit(
+                ["account_id": found.id, "webhook_secret": found.webhookSecret, "rotated": rotate], json: options.json,
+                human: rotate ? "rotated the webhook secret of \(found.id): \(found.webhookSecret)" : found.webhookSecret)
         }
     }
 }

@@ -94,7 +94,7 @@ struct ServerLifecycleTests {
             #expect(charged == 12 * 3500)
 
             // Kill the process without warning while jobs are with the (sandbox) provider.
-            let deadline = ContinuousClock.now + .seconds(30)
+            let deadline = ContinuousClock.now + .seconds(90)
             var processing = 0
             while processing == 0 && ContinuousClock.now < deadline {
                 let list = try await http.send(.GET, "\(server.baseURL)/v1/video?status=processing&limit=100", bearer: key).json

@@ -59,6 +59,7 @@ struct PollAndListTests {
             let secondIDs = (second["data"] as? [[String: Any]])?.compactMap { $0["request_id"] as? String }
             #expect(secondIDs == [created[2], created[1], created[0]])
             #expect(second["has_more"] as? Bool == false)
+            #expect(second["next_cursor"] is NSNull, "the last page has next_cursor: null, not a missing field")
             let pending = try await client.get("/v1/video?status=pending", key: key).json()
             #expect((pending["data"] as? [Any])?.count == 5)
             try await client.get("/v1/video?status=done", key: key).expectError(400, "invalid_parameter", param: "status")

@@ -55,9 +55,16 @@ struct OpenAPIOperation {
     let auth: Auth
     var parameters: [JSONValue] = []
     var requestBody: String? = nil
+    /// The schema of a `multipart/form-data` request body, beside (or instead of) the JSON one.
+    var formRequestBody: String? = nil
+    /// The schema of the error bodies added to every operation (401, default): OpenAI's on `/v1/videos`.
+    var errorSchema = "Error"
     /// Status → (description, content): a schema name for JSON, or a media type for bytes.
     var responses: [(Int, String, Content)]
     var rateLimited = false
+    /// OpenAPI links of the 200 response: operation id → its parameters taken from this response
+    /// (`$response.body#/request_id`), so that stateful testing follows create → retrieve → content.
+    var links: [String: [String: String]] = [:]
 
     enum Content {
         case json(String)
@@ -74,18 +81,17 @@ struct OpenAPIOperation {
         case .admin: operation["security"] = [["adminToken": []]]
         }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
-        if let requestBody {
-            operation["requestBody"] = [
-                "required": true, "content": ["application/json": ["schema": OpenAPISchemas.ref(requestBody)]],
-            ]
-        }
+        var bodies: [String: JSONValue] = [:]
+        if let requestBody { bodies["application/json"] = ["schema": OpenAPISchemas.ref(requestBody)] }
+        if let formRequestBody { bodies["multipart/form-data"] = ["schema": OpenAPISchemas.ref(formRequestBody)] }
+        if !bodies.isEmpty { operation["requestBody"] = ["required": true, "content": .object(bodies)] }
         var all = responses
-        if auth != .none { all.append((401, "Missing, malformed, unknown or revoked credentials", .json("Error"))) }
+        if auth != .none { all.append((401, "Missing, malformed, unknown or revoked credentials", .json(errorSchema))) }
         var rendered: [String: JSONValue] = [:]
         for (status, description, content) in all {
             rendered[String(status)] = response(status: status, description: description, content: content)
         }
-        rendered["default"] = response(status: 500, description: "Any other failure (405 with Allow, 500)", content: .json("Error"))
+        rendered["default"] = response(status: 500, description: "Any other failure (405 with Allow, 500)", content: .json(errorSchema))
         operation["responses"] = .object(rendered)
         return .object(operation)
     }
@@ -99,6 +105,11 @@ struct OpenAPIOperation {
         }
         if status == 429 { headers["Retry-After"] = ["$ref": "#/components/headers/Retry-After"] }
         var object: [String: JSONValue] = ["description": .string(description), "headers": .object(headers)]
+        if status == 200 && !links.isEmpty {
+            object["links"] = .object(Dictionary(uniqueKeysWithValues: links.map { operationID, parameters in
+                (operationID, ["operationId": .string(operationID), "parameters": .object(parameters.mapValues { .string($0) })])
+            }))
+        }
         switch content {
         case .json(let schema): object["content"] = ["application/json": ["schema": OpenAPISchemas.ref(schema)]]
         case .bytes(let types): object["content"] = .object(Dictionary(uniqueKeysWithValues: types.map { ($0, ["schema": ["type": "string", "format": "binary"]]) }))

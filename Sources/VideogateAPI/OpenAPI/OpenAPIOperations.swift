@@ -8,8 +8,8 @@ enum OpenAPIOperations {
     static func query(_ name: String, _ description: String, _ schema: JSONValue = ["type": "string"]) -> JSONValue {
         ["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema]
     }
-    static func header(_ name: String, _ description: String) -> JSONValue {
-        ["name": .string(name), "in": "header", "required": false, "description": .string(description), "schema": ["type": "string"]]
+    static func header(_ name: String, _ description: String, _ schema: JSONValue = ["type": "string"]) -> JSONValue {
+        ["name": .string(name), "in": "header", "required": false, "description": .string(description), "schema": schema]
     }
 
     static let paging: [JSONValue] = [
@@ -34,7 +34,9 @@ enum OpenAPIOperations {
     static let all: [OpenAPIOperation] = [
         OpenAPIOperation(
             method: "post", path: "/v1/video", id: "submitVideo", summary: "Submit a video generation job", auth: .apiKey,
-            parameters: [header("Idempotency-Key", "Up to 255 characters; a repeat with the same body within 24 h replays the first response")],
+            parameters: [header(
+                "Idempotency-Key", "Up to 255 characters; a repeat with the same body within 24 h replays the first response",
+                ["type": "string", "minLength": 1, "maxLength": 255])],
             requestBody: "SubmitRequest",
             responses: [
                 (200, "The job, stored before this response", .json("Job")),
@@ -42,7 +44,8 @@ enum OpenAPIOperations {
                 (409, "Idempotency-Key reused with another body", .json("Error")),
                 (429, "Daily request limit reached", .json("Error")),
                 (503, "The model's provider is not configured (live keys)", .json("Error")),
-            ] + bodyErrors, rateLimited: true),
+            ] + bodyErrors, rateLimited: true,
+            links: ["getVideo": ["id": "$response.body#/request_id"], "getVideoContent": ["id": "$response.body#/request_id"]]),
         OpenAPIOperation(
             method: "get", path: "/v1/video", id: "listVideos", summary: "The account's jobs, newest first", auth: .apiKey,
             parameters: [statusFilter] + paging,
@@ -58,6 +61,75 @@ enum OpenAPIOperations {
             method: "get", path: "/v1/video/{id}/content", id: "getVideoContent", summary: "The MP4 of a completed job", auth: .apiKey,
             parameters: [path("id", "The request_id")] + fileHeaders,
             responses: fileResponses + [(404, "No such job, or not completed", .json("Error"))], rateLimited: true),
+        // The OpenAI-compatible surface: OpenAI's bodies and error format (openai-compat.md).
+        OpenAPIOperation(
+            method: "post", path: "/v1/videos", id: "openaiCreateVideo",
+            summary: "OpenAI-compatible: create a video (a job, as POST /v1/video; multipart as OpenAI's SDK sends it, or JSON)",
+            auth: .apiKey,
+            parameters: [header(
+                "Idempotency-Key", "Up to 255 characters; a repeat with the same body bytes within 24 h replays the first response",
+                ["type": "string", "minLength": 1, "maxLength": 255])],
+            requestBody: "OpenAIVideoCreate", formRequestBody: "OpenAIVideoCreateForm", errorSchema: "OpenAIError",
+            responses: [
+                (200, "The video (status queued), stored before this response", .json("OpenAIVideo")),
+                (400, "Malformed body or invalid field (param: prompt, model, seconds, size or input_reference)", .json("OpenAIError")),
+                (402, "Not enough available credits", .json("OpenAIError")),
+                (409, "Idempotency-Key reused with another body", .json("OpenAIError")),
+                (413, "Body larger than the limit", .json("OpenAIError")),
+                (415, "Body neither multipart/form-data nor application/json", .json("OpenAIError")),
+                (429, "Daily request limit reached", .json("OpenAIError")),
+                (503, "The model's provider is not configured (live keys)", .json("OpenAIError")),
+            ], rateLimited: true,
+            links: [
+                "openaiGetVideo": ["id": "$response.body#/id"], "openaiGetVideoContent": ["id": "$response.body#/id"],
+                "openaiDeleteVideo": ["id": "$response.body#/id"],
+            ]),
+        OpenAPIOperation(
+            method: "get", path: "/v1/videos", id: "openaiListVideos",
+            summary: "OpenAI-compatible: the account's videos not deleted through this surface", auth: .apiKey,
+            parameters: [
+                query("after", "The last_id of the previous page"),
+                query("limit", "Page size, 1 to 100 (default 20)", ["type": "integer", "minimum": 1, "maximum": 100]),
+                query("order", "By creation time (default desc)", ["type": "string", "enum": ["asc", "desc"]]),
+            ],
+            errorSchema: "OpenAIError",
+            responses: [(200, "A page of videos", .json("OpenAIVideoList")), (400, "Bad query parameter", .json("OpenAIError"))],
+            rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/videos/{id}", id: "openaiGetVideo",
+            summary: "OpenAI-compatible: one video; the openai-poll-after-ms header gives a polling pace the poll throttle always admits",
+            auth: .apiKey, parameters: [path("id", "The video id (a request_id)")], errorSchema: "OpenAIError",
+            responses: [
+                (200, "The video", .json("OpenAIVideo")), (404, "No such video for this account, or deleted", .json("OpenAIError")),
+                (429, "Polled too often", .json("OpenAIError")),
+            ], rateLimited: true),
+        OpenAPIOperation(
+            method: "delete", path: "/v1/videos/{id}", id: "openaiDeleteVideo",
+            summary: "OpenAI-compatible: delete a finished video's files and hide it from this surface", auth: .apiKey,
+            parameters: [path("id", "The video id (a request_id)")], errorSchema: "OpenAIError",
+            responses: [
+                (200, "Deleted", .json("OpenAIVideoDeleted")), (404, "No such video for this account, or deleted", .json("OpenAIError")),
+                (409, "Still queued or in progress (video_not_finished; x-should-retry: false)", .json("OpenAIError")),
+            ], rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/videos/{id}/content", id: "openaiGetVideoContent",
+            summary: "OpenAI-compatible: the MP4 (variant=video) or the poster frame (variant=thumbnail)", auth: .apiKey,
+            parameters: [
+                path("id", "The video id (a request_id)"),
+                query(
+                    "variant", "Which file (default video); no spritesheets are made",
+                    ["type": "string", "enum": ["video", "thumbnail", "spritesheet"]]),
+            ] + fileHeaders,
+            errorSchema: "OpenAIError",
+            responses: [
+                (200, "The file", .bytes(["video/mp4", "image/jpeg"])),
+                (206, "The requested byte range", .bytes(["video/mp4", "image/jpeg"])),
+                (304, "Not modified (If-None-Match)", .none),
+                (400, "Unknown variant", .json("OpenAIError")),
+                (404, "No such video, not completed, deleted, or no such variant (spritesheet)", .json("OpenAIError")),
+                (410, "The content expired and was deleted", .json("OpenAIError")),
+                (416, "Range outside the file", .json("OpenAIError")),
+            ], rateLimited: true),
         OpenAPIOperation(
             method: "get", path: "/v1/models", id: "listModels", summary: "The model catalog", auth: .apiKey,
             responses: [(200, "The catalog; available is for the caller's key environment", .json("ModelList"))]),
@@ -74,7 +146,8 @@ enum OpenAPIOperations {
             responses: fileResponses + [(403, "Signature missing or wrong", .json("Error")), (404, "No such file", .json("Error"))]),
         OpenAPIOperation(
             method: "post", path: "/admin/accounts", id: "adminCreateAccount", summary: "Create an account", auth: .admin,
-            requestBody: "AdminAccountCreate", responses: [(200, "The account", .json("AdminAccount"))] + bodyErrors),
+            requestBody: "AdminAccountCreate", responses: [(200, "The account", .json("AdminAccount"))] + bodyErrors,
+            links: ["adminGetAccount": ["id": "$response.body#/account/id"], "adminLedger": ["id": "$response.body#/account/id"]]),
         OpenAPIOperation(
             method: "get", path: "/admin/accounts/{id}", id: "adminGetAccount", summary: "An account with balances", auth: .admin,
             parameters: [path("id", "acct_...")],
@@ -111,6 +184,10 @@ enum OpenAPIOperations {
             method: "get", path: "/admin/jobs", id: "adminListJobs", summary: "Jobs across accounts with provider ids and timings",
             auth: .admin, parameters: [query("account", "acct_..."), statusFilter] + paging,
             responses: [(200, "A page of jobs", .json("AdminJobList")), (400, "Bad query parameter", .json("Error"))]),
+        OpenAPIOperation(
+            method: "get", path: "/admin/jobs/{id}/webhooks", id: "adminJobWebhooks",
+            summary: "A job's webhook deliveries with every attempt", auth: .admin, parameters: [path("id", "req_...")],
+            responses: [(200, "The deliveries, oldest first", .json("AdminWebhookDeliveryList")), (404, "No such job", .json("Error"))]),
         OpenAPIOperation(
             method: "get", path: "/healthz", id: "health", summary: "200 while the process runs", auth: .none,
             responses: [(200, "Alive", .json("Status"))]),

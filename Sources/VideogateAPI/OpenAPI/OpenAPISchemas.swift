@@ -3,6 +3,9 @@ import VideogateDomain
 /// The `components.schemas` of `/openapi.json`: the bodies our routes read and write, with the
 /// field names the code emits (`JSON/Views.swift`, `Admin/AdminViews.swift`).
 enum OpenAPISchemas {
+    /// `schema`, or JSON null.
+    static func orNull(_ schema: JSONValue) -> JSONValue { ["anyOf": [schema, ["type": "null"]]] }
+
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     static func string(_ description: String? = nil, format: String? = nil, values: [String]? = nil) -> JSONValue {
         var schema: [String: JSONValue] = ["type": "string"]
@@ -45,12 +48,16 @@ enum OpenAPISchemas {
                 [
                     "prompt": ["type": "string", "minLength": 1, "maxLength": 4000],
                     "model": string(values: models),
-                    "mode": string(values: GenerationMode.allCases.map(\.rawValue)),
-                    "image": string("https:// URL or base64 PNG/JPEG/WebP bytes (data: prefix allowed), at most 10 MiB decoded"),
-                    "aspect_ratio": string(values: AspectRatio.allCases.map(\.rawValue)),
-                    "duration": ["type": "integer", "minimum": 1],
-                    "webhook_url": string(format: "uri"),
-                    "metadata": ["type": "object", "maxProperties": 16, "additionalProperties": ["type": "string", "maxLength": 512]],
+                    // Optional fields may be null: null counts as absent (README, "Choices where the contract is silent").
+                    "mode": orNull(string(values: GenerationMode.allCases.map(\.rawValue))),
+                    "image": orNull(string("https:// URL or base64 PNG/JPEG/WebP bytes (data: prefix allowed), at most 10 MiB decoded")),
+                    "aspect_ratio": orNull(string(values: AspectRatio.allCases.map(\.rawValue))),
+                    "duration": orNull(["type": "integer", "minimum": 1]),
+                    "webhook_url": orNull(string(format: "uri")),
+                    "metadata": orNull([
+                        "type": "object", "maxProperties": 16, "propertyNames": ["minLength": 1, "maxLength": 64],
+                        "additionalProperties": ["type": "string", "maxLength": 512],
+                    ]),
                 ], required: ["prompt", "model"]),
             "Job": object(
                 [
@@ -63,6 +70,69 @@ enum OpenAPISchemas {
                     "metadata": ["type": "object", "additionalProperties": ["type": "string"]],
                 ], required: ["request_id", "status", "model", "mode", "aspect_ratio", "duration", "credits_reserved", "created_at"]),
             "JobList": list(of: "Job"),
+            // The OpenAI-compatible surface (/v1/videos): OpenAI's video object, list, deletion and error bodies.
+            "OpenAIError": object(
+                [
+                    "error": object(
+                        [
+                            "message": string("A human sentence"),
+                            "type": string("OpenAI's error type, from the status", values: OpenAIErrorBody.allTypes),
+                            "param": ["type": ["string", "null"], "description": "The request field at fault"],
+                            "code": string("Our machine-readable code", values: GatewayError.Code.allHTTP.map(\.rawValue) + ["video_not_finished"]),
+                        ], required: ["message", "type", "param", "code"]),
+                ], required: ["error"]),
+            "OpenAIVideo": object(
+                [
+                    "id": string("The job's request_id"), "object": ["type": "string", "const": "video"],
+                    "status": string("queued (pending), in_progress (processing), completed, failed (error)", values: [
+                        "queued", "in_progress", "completed", "failed",
+                    ]),
+                    "model": string(), "progress": ["type": "integer", "minimum": 0, "maximum": 100],
+                    "seconds": string("The duration in seconds"), "size": string("WIDTHxHEIGHT of the aspect ratio: 1280x720, 720x1280 or 720x720"),
+                    "created_at": ["type": "integer", "description": "Unix seconds"],
+                    "completed_at": ["type": ["integer", "null"], "description": "Unix seconds, once completed or failed"],
+                    "expires_at": ["type": ["integer", "null"], "description": "Unix seconds until which the content can be downloaded"],
+                    "error": [
+                        "type": ["object", "null"],
+                        "properties": ["code": string(values: JobErrorCode.allCases.map(\.rawValue)), "message": string()],
+                        "required": ["code", "message"],
+                    ],
+                    "prompt": string(), "remixed_from_video_id": ["type": "null"],
+                ],
+                required: [
+                    "id", "object", "status", "model", "progress", "seconds", "size", "created_at", "completed_at", "expires_at", "error", "prompt",
+                    "remixed_from_video_id",
+                ]),
+            "OpenAIVideoList": object(
+                [
+                    "object": ["type": "string", "const": "list"], "data": array(ref("OpenAIVideo")), "first_id": nullable("string"),
+                    "last_id": nullable("string"), "has_more": boolean,
+                ], required: ["object", "data", "first_id", "last_id", "has_more"]),
+            "OpenAIVideoDeleted": object(
+                ["id": string(), "object": ["type": "string", "const": "video.deleted"], "deleted": ["type": "boolean", "const": true]],
+                required: ["id", "object", "deleted"]),
+            "OpenAIVideoCreate": object(
+                [
+                    "prompt": ["type": "string", "minLength": 1, "maxLength": 4000],
+                    "model": string("Any catalog id; default sora-2", values: models),
+                    "seconds": ["type": ["string", "integer"], "description": "The duration in seconds, one the model accepts"],
+                    "size": string("WIDTHxHEIGHT: 1280x720 or 1792x1024 (16:9), 720x1280 or 1024x1792 (9:16), a square size (1:1); default 720x1280"),
+                    "input_reference": [
+                        "description": "The start image of an image-to-video model: https URL or base64 (data: prefix allowed), or {image_url}",
+                        "oneOf": [string(), object(["image_url": string()], required: ["image_url"])],
+                    ],
+                ], required: ["prompt"]),
+            "OpenAIVideoCreateForm": object(
+                [
+                    "prompt": ["type": "string", "minLength": 1, "maxLength": 4000],
+                    "model": string("Any catalog id; default sora-2", values: models),
+                    "seconds": string("The duration in seconds, one the model accepts"),
+                    "size": string("WIDTHxHEIGHT, as in the JSON body; default 720x1280"),
+                    "input_reference": [
+                        "type": "string", "format": "binary",
+                        "description": "The start image of an image-to-video model (PNG, JPEG or WebP, recognised by its bytes)",
+                    ],
+                ], required: ["prompt"]),
             "Model": object(
                 [
                     "id": string(), "provider": string(values: ProviderKind.allCases.filter { $0 != .sandbox }.map(\.rawValue)),
@@ -96,17 +166,22 @@ enum OpenAPISchemas {
                             "created_at": time, "webhook_secret": string(), "balances": ref("Balances"),
                         ], required: ["id", "name", "plan", "daily_limit", "created_at", "webhook_secret", "balances"]),
                 ], required: ["success", "account"]),
+            // As on /v1/video, an optional field that is null counts as absent.
             "AdminAccountCreate": object(
-                ["name": ["type": "string", "minLength": 1, "maxLength": 200], "plan": string(values: Plan.allCases.map(\.rawValue)),
-                 "daily_limit": ["type": "integer", "minimum": 1]], required: ["name"]),
-            "AdminAccountUpdate": object(["plan": string(values: Plan.allCases.map(\.rawValue)), "daily_limit": ["type": "integer", "minimum": 1]]),
-            "AdminKeyCreate": object(["environment": string(values: ["live", "test"]), "name": ["type": "string", "maxLength": 200]]),
+                ["name": ["type": "string", "minLength": 1, "maxLength": 200], "plan": orNull(string(values: Plan.allCases.map(\.rawValue))),
+                 "daily_limit": orNull(["type": "integer", "minimum": 1])], required: ["name"]),
+            "AdminAccountUpdate": object([
+                "plan": orNull(string(values: Plan.allCases.map(\.rawValue))), "daily_limit": orNull(["type": "integer", "minimum": 1]),
+            ]),
+            "AdminKeyCreate": object([
+                "environment": orNull(string(values: ["live", "test"])), "name": orNull(["type": "string", "maxLength": 200]),
+            ]),
             "AdminKeyCreated": object(
                 ["success": boolean, "key": string("The secret, shown only here"), "key_id": string(), "environment": string(), "account_id": string()],
                 required: ["success", "key", "key_id", "environment"]),
             "AdminKeyRevoked": object(["success": boolean, "key_id": string(), "revoked": boolean], required: ["success", "key_id", "revoked"]),
             "AdminCredits": object(
-                ["amount": ["type": "integer", "not": ["const": 0]], "environment": string(values: ["live", "test"]), "reason": string()],
+                ["amount": ["type": "integer", "not": ["const": 0]], "environment": orNull(string(values: ["live", "test"])), "reason": orNull(string())],
                 required: ["amount"]),
             "AdminBalances": object(["success": boolean, "account_id": string(), "balances": ref("Balances")], required: ["success", "balances"]),
             "LedgerEntry": object(
@@ -126,6 +201,23 @@ enum OpenAPISchemas {
                     "expires_at": time, "video_bytes": integer, "video_duration_ms": integer,
                 ], required: ["id", "account_id", "status", "provider", "attempts", "created_at"]),
             "AdminJobList": list(of: "AdminJob"),
+            "AdminWebhookAttempt": object(
+                [
+                    "number": integer, "attempted_at": time,
+                    "status_code": ["type": ["integer", "null"], "description": "The receiver's status; null when no answer came"],
+                    "latency_ms": integer, "error": ["type": ["string", "null"], "description": "Why the attempt failed; null when it succeeded"],
+                ], required: ["number", "attempted_at", "status_code", "latency_ms", "error"]),
+            "AdminWebhookDelivery": object(
+                [
+                    "id": string("The webhook-id header, the same on every attempt"), "job_id": string(), "url": string(),
+                    "event": string("The job's final status", values: [JobStatus.completed.rawValue, JobStatus.error.rawValue]),
+                    "status": string(values: WebhookDeliveryStatus.allCases.map(\.rawValue)), "attempt_count": integer,
+                    "next_attempt_at": ["type": ["string", "null"], "format": "date-time"], "created_at": time,
+                    "finished_at": ["type": ["string", "null"], "format": "date-time"], "attempts": array(ref("AdminWebhookAttempt")),
+                ],
+                required: ["id", "job_id", "url", "event", "status", "attempt_count", "next_attempt_at", "created_at", "finished_at", "attempts"]),
+            "AdminWebhookDeliveryList": object(
+                ["success": boolean, "job_id": string(), "data": array(ref("AdminWebhookDelivery"))], required: ["success", "job_id", "data"]),
         ]
     }
 }

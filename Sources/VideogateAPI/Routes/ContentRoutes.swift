@@ -42,8 +42,8 @@ struct ContentRoutes: Sendable {
     }
 
     /// Streams a stored object. A missing object behind a valid link has expired (410); a missing
-    /// object of a completed job behind the API has been lost (404).
-    private func serve(key: String, request: Request, expired: Bool) async throws -> Response {
+    /// object of a completed job behind the API has been lost (404). Also serves `/v1/videos/{id}/content`.
+    func serve(key: String, request: Request, expired: Bool) async throws -> Response {
         guard let info = try await services.blobs.head(key: key) else {
             if expired { throw GatewayError(.expired, "The file has expired and was deleted.") }
             throw GatewayError(.notFound, "No such file.")
@@ -72,7 +72,8 @@ struct ContentRoutes: Sendable {
             headers[.contentRange] = "bytes \(requested.lowerBound)-\(requested.upperBound)/\(info.size)"
         case .unsatisfiable:
             headers[.contentRange] = "bytes */\(info.size)"
-            return GatewayError(.rangeNotSatisfiable, "The requested range is outside the file of \(info.size) bytes.").response(headers: headers)
+            return GatewayError(.rangeNotSatisfiable, "The requested range is outside the file of \(info.size) bytes.")
+                .response(headers: headers, format: ErrorFormat(path: request.uri.path))
         }
         let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? info.size
         headers[.contentLength] = String(length)

@@ -9,58 +9,15 @@ struct VideoRoutes: Sendable {
 
     /// Submits a job. Check order: key (401) → daily limit (429) → body (415/413/400) → fields → credits (402).
     func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        // The quota is decided, and reported, by the submit transaction itself.
-        let principal = try await services.authenticate(request, withQuota: false)
-        let now = principal.now
-        let jobID = Identifier.make("req", at: now)
-        var idempotencyKey = request.headers[.idempotencyKey]
-        var requestHash = ""
-        var imageKey: String?
-        let validation: Result<Job, GatewayError>
-        do {
-            if let key = idempotencyKey, key.isEmpty || key.count > 255 {
-                throw GatewayError(.invalidIdempotencyKey, "The Idempotency-Key must be 1 to 255 characters.", param: "Idempotency-Key")
-            }
-            let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes)
-            requestHash = body.sha256
-            let submission = try services.validator.validate(body.object)
-            guard services.isAvailable(submission.model, for: principal.key.environment) else {
-                throw GatewayError(
-                    .modelUnavailable, "The model '\(submission.model.id)' is not available: its provider is not configured.",
-                    param: "model")
-            }
-            if case .bytes(let data, let mediaType) = submission.image {
-                let key = ResultKeys.input(jobID: jobID, mediaType: mediaType)
-                try await services.blobs.put(key: key, data: data, contentType: mediaType)
-                imageKey = key
-            }
-            validation = .success(
-                Job(
-                    id: jobID, accountID: principal.account.id, keyID: principal.key.id, environment: principal.key.environment,
-                    model: submission.model, submission: submission, imageKey: imageKey, createdAt: now,
-                    deadlineAt: now.addingTimeInterval(services.configuration.jobTimeout)))
-        } catch let error as GatewayError {
-            validation = .failure(error)
-            // A refused body is never replayed: only created jobs are remembered under their key.
-            idempotencyKey = nil
+        let limit = services.configuration.maxBodyBytes
+        let answer = try await services.submit(request, context: context) { request throws(GatewayError) in
+            try await JSONBody.read(&request, limit: limit)
         }
-        let outcome = try await services.store.submit(
-            SubmitCommand(
-                key: principal.key, account: principal.account, idempotencyKey: idempotencyKey, requestHash: requestHash,
-                validation: validation, now: now))
-        switch outcome {
-        case .created(let job, let quota):
-            context.logger.info("job created", metadata: ["job_id": .string(job.id), "model": .string(job.modelID)])
-            return JSONResponse.make(JobView.created(job), headers: RateLimitHeaders.make(quota))
-        case .replayed(let job, let quota):
-            if let imageKey { try? await services.blobs.delete(key: imageKey) }
-            var headers = RateLimitHeaders.make(quota)
-            headers[.idempotentReplayed] = "true"
+        switch answer {
+        case .created(let job, let headers), .replayed(let job, let headers):
             return JSONResponse.make(JobView.created(job), headers: headers)
-        case .refused(let error, let quota):
-            if let imageKey { try? await services.blobs.delete(key: imageKey) }
-            return error.response(headers: RateLimitHeaders.make(quota))
+        case .refused(let error, let headers):
+            return error.response(headers: headers)
         }
     }
 
@@ -144,6 +101,14 @@ struct ListPage<Item: Encodable>: Encodable {
         data = Array(items.prefix(limit))
         hasMore = fetched > limit
         nextCursor = hasMore ? data.last?[keyPath: cursor] : nil
+    }
+    /// `next_cursor` is always present: `null` on the last page (the document requires the field).
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(success, forKey: .success)
+        try container.encode(data, forKey: .data)
+        try container.encode(hasMore, forKey: .hasMore)
+        try container.encode(nextCursor, forKey: .nextCursor)
     }
 }
 

@@ -6,8 +6,8 @@ import NIOPosix
 import NIOSSL
 import VideogateDomain
 
-/// GETs on behalf of clients and providers (start images, result files) under api.md's outbound
-/// rules: https only; the host is resolved here and the address is checked against
+/// GETs on behalf of clients and providers (start images, result files), and POSTs of webhooks,
+/// under api.md's outbound rules: https only; the host is resolved here and the address is checked against
 /// `OutboundPolicy` before the connection is made *to that same address*, so a DNS answer that
 /// changes between check and connect (rebinding) cannot reach a forbidden address; every
 /// redirect is checked the same way; time and size are bounded. Hosts on the allow list are exempt.
@@ -63,6 +63,57 @@ public struct OutboundClient: Sendable {
         return (sink.data, fetched.contentType)
     }
 
+    /// POSTs `body` once (webhooks) under the same rules and returns the answer's status. Redirects
+    /// are not followed: a 3xx is returned like any other status. The answer's body is not read.
+    /// Bounded by `timeout` from resolving to the answer's head.
+    public func post(_ url: String, headers: [(String, String)], body: Data) async throws(Failure) -> Int {
+        guard let target = Target(url) else { throw .refused("it is not a valid absolute URL") }
+        let timeout = self.timeout
+        let outcome: Result<Int, Failure> = await withTaskGroup(of: Result<Int, Failure>?.self) { group in
+            group.addTask {
+                do {
+                    return .success(try await self.postOnce(target, headers: headers, body: body))
+                } catch let failure as Failure {
+                    return .failure(failure)
+                } catch {
+                    return .failure(.network(String(describing: error)))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                return Task.isCancelled ? nil : .failure(.network("no answer within \(timeout) s"))
+            }
+            var first: Result<Int, Failure>?
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first ?? .failure(.network("cancelled"))
+        }
+        return try outcome.get()
+    }
+
+    private func postOnce(_ target: Target, headers: [(String, String)], body: Data) async throws -> Int {
+        let channel = try await open(target)
+        let raw = channel.channel
+        return try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.pathAndQuery)
+                head.headers.add(name: "Host", value: target.hostHeader)
+                head.headers.add(name: "User-Agent", value: "videogate")
+                head.headers.add(name: "Content-Length", value: String(body.count))
+                head.headers.add(name: "Connection", value: "close")
+                for (name, value) in headers { head.headers.add(name: name, value: value) }
+                try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
+                for try await part in inbound {
+                    // Informational answers (1xx) precede the real one.
+                    if case .head(let response) = part, response.status.code >= 200 { return Int(response.status.code) }
+                }
+                throw Failure.network("the connection closed before an answer came")
+            }
+        } onCancel: {
+            raw.close(promise: nil)
+        }
+    }
+
     private func fetch(_ url: String, headers: [(String, String)], maxBytes: Int64, sink: some BodySink) async throws(Failure) -> Fetched {
         let timeout = self.timeout
         let outcome: Result<Fetched, Failure> = await withTaskGroup(of: Result<Fetched, Failure>?.self) { group in
@@ -113,6 +164,18 @@ public struct OutboundClient: Sendable {
 
     /// One GET: check, resolve, check the address, connect to it, read the answer.
     private func get(_ target: Target, headers: [(String, String)], maxBytes: Int64, sink: some BodySink) async throws -> Answer {
+        let channel = try await open(target)
+        // Cancellation (the time bound) closes the connection, which ends a read that is waiting.
+        let raw = channel.channel
+        return try await withTaskCancellationHandler {
+            try await exchange(channel, target: target, headers: headers, maxBytes: maxBytes, sink: sink)
+        } onCancel: {
+            raw.close(promise: nil)
+        }
+    }
+
+    /// Checks the URL, resolves it, checks the address, connects to that address and checks the peer as connected.
+    private func open(_ target: Target) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
         do { try policy.checkURL(target.url) } catch { throw Failure.refused(error.reason) }
         let address = try await resolve(target)
         do {
@@ -146,13 +209,7 @@ public struct OutboundClient: Sendable {
                 throw Failure.refused(error.reason)
             }
         }
-        // Cancellation (the time bound) closes the connection, which ends a read that is waiting.
-        let raw = channel.channel
-        return try await withTaskCancellationHandler {
-            try await exchange(channel, target: target, headers: headers, maxBytes: maxBytes, sink: sink)
-        } onCancel: {
-            raw.close(promise: nil)
-        }
+        return channel
     }
 
     private func exchange(

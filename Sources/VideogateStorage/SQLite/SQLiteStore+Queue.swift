@@ -72,6 +72,8 @@ extension SQLiteStore {
             case .capture: _ = try applyLedger(db, job: job, kind: .capture, at: at)
             case .release: _ = try applyLedger(db, job: job, kind: .release, at: at)
             }
+            // The webhook outbox row commits with the final state, or neither does.
+            if job.status.isTerminal { try enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
             return true
         }
     }

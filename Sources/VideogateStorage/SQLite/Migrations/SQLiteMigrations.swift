@@ -113,6 +113,44 @@ enum SQLiteMigrations {
                 PRIMARY KEY (key_id, bucket)
             );
             """
-        )
+        ),
+        (
+            2, "webhook outbox",
+            // One delivery per job (its final state), written with that state; `webhook_attempts`
+            // keeps every POST for the admin API.
+            """
+            CREATE TABLE webhook_deliveries (
+                id TEXT PRIMARY KEY,
+                job_id TEXT NOT NULL UNIQUE REFERENCES jobs(id),
+                account_id TEXT NOT NULL REFERENCES accounts(id),
+                url TEXT NOT NULL,
+                event TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempt_count INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at INTEGER,
+                created_at INTEGER NOT NULL,
+                finished_at INTEGER
+            );
+            CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+            CREATE TABLE webhook_attempts (
+                delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+                number INTEGER NOT NULL,
+                attempted_at INTEGER NOT NULL,
+                status_code INTEGER,
+                latency_ms INTEGER NOT NULL,
+                error TEXT,
+                PRIMARY KEY (delivery_id, number)
+            );
+            """
+        ),
+        (
+            3, "openai: videos deleted through /v1/videos",
+            // Set by DELETE /v1/videos/{id}: the job leaves that surface's list (it stays on /v1/video).
+            """
+            ALTER TABLE jobs ADD COLUMN openai_deleted_at INTEGER;
+            """
+        ),
     ]
 }
