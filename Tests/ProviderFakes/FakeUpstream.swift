@@ -195,32 +195,19 @@ public final class FakeUpstream: Sendable {
     public func run<T: Sendable>(
         routes: @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void, _ body: @Sendable (FakeUpstream) async throws -> T
     ) async throws -> T {
-        let router = Router()
-        routes(router, self)
-        router.get("/cdn/{file}") { [self] request, context -> Response in
-            _ = record(request, body: Data(), call: .content)
-            return Response(status: .ok, headers: [.contentType: "video/mp4"], body: .init(byteBuffer: ByteBuffer(bytes: video)))
-        }
-        // The fake's own statistics (not recorded as a request); `?summary=1` leaves out `succeeded_at`.
-        router.get("/_stats") { [self] request, context -> Response in
-            Self.json(.ok, statistics(withSucceededAt: request.uri.queryParameters.get("summary") != "1"))
-        }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: { var logger = Logger(label: "fake"); logger.logLevel = .critical; return logger }())
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
+        try await LocalServer.run(name: "fake", { router in
+            routes(router, self)
+            router.get("/cdn/{file}") { [self] request, context -> Response in
+                _ = record(request, body: Data(), call: .content)
+                return Response(status: .ok, headers: [.contentType: "video/mp4"], body: .init(byteBuffer: ByteBuffer(bytes: video)))
             }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
+            // The fake's own statistics (not recorded as a request); `?summary=1` leaves out `succeeded_at`.
+            router.get("/_stats") { [self] request, context -> Response in
+                Self.json(.ok, statistics(withSucceededAt: request.uri.queryParameters.get("summary") != "1"))
+            }
+        }) { port in
             state.withLock { $0.port = port }
-            let result = try await body(self)
-            group.cancelAll()
-            return result
+            return try await body(self)
         }
     }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
+import ProviderFakes
 import Testing
 import VideogateDomain
 import VideogateProviders
@@ -31,25 +32,7 @@ struct OutboundClientPostTests {
     func withServer<T: Sendable>(
         _ routes: @Sendable (Router<BasicRequestContext>) -> Void, _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
-        let router = Router()
-        routes(router)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "post-tests")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "post-tests"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                defer { continuation.finish() }
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            defer { group.cancelAll() }
-            return try await body(port)
-        }
+        try await LocalServer.run(name: "post-tests", routes, body)
     }
 
     func postFailure(_ client: OutboundClient, _ url: String) async -> OutboundClient.Failure? {

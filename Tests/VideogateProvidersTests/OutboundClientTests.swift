@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
+import ProviderFakes
 import Testing
 import VideogateDomain
 import VideogateProviders
@@ -31,37 +32,12 @@ private final class RequestLog: Sendable {
     }
 }
 
-/// Runs a Hummingbird server on 127.0.0.1 (a free port) with `routes`, runs `body` with its port, and stops it.
+/// Runs a server on 127.0.0.1 (a free port) with `routes` around `body`.
 private func withLocalServer<T: Sendable>(
     _ routes: @Sendable (Router<BasicRequestContext>) -> Void, _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
-    let router = Router()
-    routes(router)
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    var logger = Logger(label: "outbound-tests")
-    logger.logLevel = .critical
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "outbound-tests"),
-        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            // Ends the port stream too, so a server that fails to start does not leave the test waiting.
-            defer { continuation.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
-            return nil
-        }
-        var iterator = ports.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        guard port != 0 else {
-            group.cancelAll()
-            throw LocalServerError.noPort
-        }
-        defer { group.cancelAll() }
-        return try await body(port)
-    }
+    try await LocalServer.run(name: "outbound-tests", routes, body)
 }
-
-private enum LocalServerError: Error { case noPort }
 
 private func bytes(_ count: Int, seed: UInt8 = 7) -> ByteBuffer {
     var buffer = ByteBuffer()

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ProviderFakes
 import Synchronization
 import Testing
 
@@ -44,34 +45,20 @@ final class WebhookReceiver: Sendable {
 
     /// Starts the receiver, runs `body`, and stops it.
     func run<T: Sendable>(_ body: @Sendable (WebhookReceiver) async throws -> T) async throws -> T {
-        let router = Router()
-        router.post("/hook") { [self] request, context -> Response in
-            var request = request
-            let buffer = try await request.collectBody(upTo: 16 << 20)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
-            let status = state.withLock { state in
-                state.received.append(Received(headers: headers, body: Data(buffer: buffer)))
-                return state.statuses.isEmpty ? 200 : state.statuses.removeFirst()
+        try await LocalServer.run(name: "webhook-receiver", { router in
+            router.post("/hook") { [self] request, context -> Response in
+                var request = request
+                let buffer = try await request.collectBody(upTo: 16 << 20)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+                let status = state.withLock { state in
+                    state.received.append(Received(headers: headers, body: Data(buffer: buffer)))
+                    return state.statuses.isEmpty ? 200 : state.statuses.removeFirst()
+                }
+                return Response(status: HTTPResponse.Status(code: status))
             }
-            return Response(status: HTTPResponse.Status(code: status))
-        }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "webhook-receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "receiver"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                defer { continuation.finish() }
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
+        }) { port in
             state.withLock { $0.port = port }
-            defer { group.cancelAll() }
             return try await body(self)
         }
     }
