@@ -43,8 +43,8 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 /// Runs external commands (ffmpeg, ffprobe) from async code without blocking a thread of the
-/// cooperative pool: the process is started by `Spawn` and awaited on a thread of its own, and its
-/// output is read by Dispatch I/O. A timeout or the cancellation of the calling task sends SIGTERM, then SIGKILL
+/// cooperative pool: the process is started by `Spawn`, and a thread of its own reads its output
+/// and reaps it. A timeout or the cancellation of the calling task sends SIGTERM, then SIGKILL
 /// after `killGrace` seconds; the call returns only once the process has exited.
 public enum ProcessRunner {
     /// Seconds between SIGTERM and SIGKILL.
@@ -87,8 +87,8 @@ public enum ProcessRunner {
     }
 }
 
-/// The shared state of one run, touched from the caller, the thread waiting for the exit, Dispatch I/O
-/// handlers and timers. Every mutable field is guarded by `lock`, hence `@unchecked Sendable`.
+/// The shared state of one run, touched from the caller, the thread supervising the child, and
+/// timers. Every mutable field is guarded by `lock`, hence `@unchecked Sendable`.
 private final class ProcessRun: @unchecked Sendable {
     enum StopReason { case timedOut(TimeInterval), cancelled }
 
@@ -102,7 +102,6 @@ private final class ProcessRun: @unchecked Sendable {
     private var stopReason: StopReason?
     private var openStreams = 2
     private var streamsAbandoned = false
-    private var channels: [DispatchIO] = []
     private var stdout = Data()
     private var stdoutTruncated = false
     private var stderr = Data()
@@ -144,14 +143,10 @@ private final class ProcessRun: @unchecked Sendable {
         } catch {
             return finish(.failure(.launchFailed(String(describing: error))))
         }
-        read(launched.stdout, isStdout: true)
-        read(launched.stderr, isStdout: false)
-        // One thread per child waits for its exit: Foundation's Process is not used (see Spawn).
+        // One thread per child reads both pipes and reaps the child. Dispatch I/O is not used for
+        // the pipes: under load libdispatch's event loop crashed on their rapidly reused descriptors.
         let child = launched.pid
-        Thread.detachNewThread { [self] in
-            let exit = Spawn.wait(child)
-            processExited(code: exit.code, signalled: exit.signalled)
-        }
+        Thread.detachNewThread { [self] in supervise(child, stdout: launched.stdout, stderr: launched.stderr) }
 
         lock.lock()
         if exit == nil { pid = child }
@@ -185,17 +180,45 @@ private final class ProcessRun: @unchecked Sendable {
         if getpgid(target) != target || kill(-target, signal) != 0 { kill(target, signal) }
     }
 
-    /// Reads a pipe's read end until EOF with Dispatch I/O, which closes it.
-    private func read(_ descriptor: Int32, isStdout: Bool) {
-        let channel = DispatchIO(type: .stream, fileDescriptor: descriptor, queue: queue) { _ in close(descriptor) }
-        channel.setLimit(lowWater: 1)
-        lock.lock()
-        channels.append(channel)
-        lock.unlock()
-        channel.read(offset: 0, length: Int.max, queue: queue) { [self] done, data, _ in
-            if let data, !data.isEmpty { append(Data(data), isStdout: isStdout) }
-            if done {
-                channel.close()
+    /// Reads both pipes until EOF and reaps the child; both descriptors are closed here. Pipes still
+    /// open `pipeDrainGrace` after the exit (a grandchild holding them) are abandoned.
+    private func supervise(_ child: pid_t, stdout: Int32, stderr: Int32) {
+        var open: [(descriptor: Int32, isStdout: Bool)] = [(stdout, true), (stderr, false)]
+        var exitedAt: ContinuousClock.Instant?
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            if exitedAt == nil, let status = Spawn.reap(child) {
+                exitedAt = .now
+                processExited(code: status.code, signalled: status.signalled)
+            }
+            if open.isEmpty && exitedAt != nil { return }
+            if let exitedAt, ContinuousClock.now - exitedAt > .seconds(ProcessRunner.pipeDrainGrace) {
+                for stream in open { close(stream.descriptor) }
+                lock.lock()
+                streamsAbandoned = true
+                lock.unlock()
+                return completeIfDone()
+            }
+            guard !open.isEmpty else {
+                // Output is complete; the child has not been reaped yet.
+                usleep(20_000)
+                continue
+            }
+            var polled = open.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&polled, nfds_t(polled.count), 20)
+            guard ready > 0 else { continue }
+            var closed: [Int32] = []
+            for (index, entry) in polled.enumerated() where entry.revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(entry.fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    append(Data(buffer[0..<count]), isStdout: open[index].isStdout)
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    closed.append(entry.fd)
+                }
+            }
+            for descriptor in closed {
+                close(descriptor)
+                open.removeAll { $0.descriptor == descriptor }
                 streamClosed()
             }
         }
@@ -218,17 +241,7 @@ private final class ProcessRun: @unchecked Sendable {
         lock.lock()
         exit = (code, signalled)
         pid = nil
-        let channels = self.channels
         lock.unlock()
-        // A grandchild may hold the pipes open after the process is gone: stop waiting for EOF after a grace.
-        queue.asyncAfter(deadline: .now() + ProcessRunner.pipeDrainGrace) { [weak self] in
-            for channel in channels { channel.close(flags: .stop) }
-            guard let self else { return }
-            lock.lock()
-            streamsAbandoned = true
-            lock.unlock()
-            completeIfDone()
-        }
         completeIfDone()
     }
 

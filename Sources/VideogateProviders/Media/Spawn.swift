@@ -53,12 +53,13 @@ enum Spawn {
         return pid
     }
 
-    /// Waits (blocking the calling thread) until the child exits: its exit status, or the signal that ended it.
-    static func wait(_ pid: pid_t) -> (code: Int32, signalled: Bool) {
+    /// The child's exit status, or the signal that ended it, once it has exited (reaping it); nil while it runs.
+    static func reap(_ pid: pid_t) -> (code: Int32, signalled: Bool)? {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return (-1, false) }
-        }
+        var result = waitpid(pid, &status, WNOHANG)
+        while result < 0 && errno == EINTR { result = waitpid(pid, &status, WNOHANG) }
+        if result == 0 { return nil }
+        if result < 0 { return (-1, false) }
         let signal = status & 0x7F
         return signal == 0 ? ((status >> 8) & 0xFF, false) : (signal, true)
     }
