@@ -5,26 +5,20 @@
 // (made once with ffmpeg). Requests are counted, not kept. On start it prints one JSON line with
 // the ports, e.g. {"kling": 41234, "veo": 41235, ...}, and runs until SIGTERM or SIGINT.
 // Each fake also serves `GET /_stats` (request counts and when each task first reported success).
-import Dispatch
 import Foundation
 import Hummingbird
 import ProviderFakes
 
-/// SIGTERM and SIGINT as a stream (the handlers run on a Dispatch queue, off the main actor).
-nonisolated func stopSignals() -> (AsyncStream<Int32>, [any DispatchSourceSignal]) {
-    let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-    let queue = DispatchQueue(label: "videogate-fake-providers.signals")
-    let sources = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-        source.setEventHandler { @Sendable in continuation.yield(number) }
-        source.resume()
-        return source
+/// SIGTERM and SIGINT end the process at once (`_exit` is async-signal-safe): the fakes keep
+/// nothing worth saving. (With a Dispatch signal source instead, the process sometimes still died
+/// of SIGTERM, and its handler ran off the main actor that top-level closures are isolated to.)
+nonisolated func exitOnStopSignals() {
+    for number in [SIGTERM, SIGINT] {
+        signal(number) { _ in _exit(0) }
     }
-    return (stream, sources)
 }
 
-let (signals, signalSources) = stopSignals()
+exitOnStopSignals()
 
 let video: Data
 do {
@@ -67,13 +61,6 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     }
     let ports = fakes.map { "\"\($0.name)\": \($0.fake.port)" }.joined(separator: ", ")
     FileHandle.standardOutput.write(Data("{\(ports)}\n".utf8))
-    // Runs until SIGTERM or SIGINT, then stops the fakes (and exits anyway 10 s later).
-    for await _ in signals { break }
-    Thread.detachNewThread {
-        Thread.sleep(forTimeInterval: 10)
-        _exit(0)
-    }
-    group.cancelAll()
-    do { try await group.waitForAll() } catch is CancellationError {}
+    // Runs until SIGTERM or SIGINT.
+    try await group.waitForAll()
 }
-withExtendedLifetime(signalSources) {}
