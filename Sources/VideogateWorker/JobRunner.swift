@@ -126,7 +126,7 @@ public struct JobRunner: Sendable {
         let thumbnailKey = ResultKeys.thumbnail(jobID: job.id)
         var storedThumbnail: String?
         do {
-            try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2))
+            try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2), inspected: info)
             try await blobs.put(key: thumbnailKey, from: poster, contentType: "image/jpeg")
             storedThumbnail = thumbnailKey
         } catch {

@@ -92,9 +92,11 @@ public struct MediaProbe: Sendable {
 
     /// Writes the frame at `seconds` (clamped inside the video's duration) of `video` to `jpeg` as a
     /// JPEG of the video's frame size. The file appears at `jpeg` complete or not at all.
+    /// `inspected` is what `inspect(_:)` already found for `video`; when nil, the video is inspected here.
     /// - Throws: `MediaProbeError` when the video cannot be inspected or ffmpeg fails.
-    public func makePoster(from video: URL, to jpeg: URL, at seconds: Double) async throws(MediaProbeError) {
-        let info = try await inspect(video)
+    public func makePoster(from video: URL, to jpeg: URL, at seconds: Double, inspected: MediaInfo? = nil) async throws(MediaProbeError) {
+        let info: MediaInfo
+        if let inspected { info = inspected } else { info = try await inspect(video) }
         let frameTime = 1.0 / 24
         let latest = max(0, info.durationSeconds - 2 * frameTime)
         let requested = seconds.isFinite ? seconds : 0
