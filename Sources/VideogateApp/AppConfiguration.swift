@@ -19,10 +19,14 @@ public struct AppConfiguration: Sendable {
     public var port = 8080
     public var role = ServerRole.all
     public var dataDirectory = URL(fileURLWithPath: "./data")
-    /// `sqlite:///path`; nil: `<data dir>/videogate.sqlite`.
+    /// `sqlite:///path` or `postgres://user:pass@host:port/db?sslmode=...`; nil: `<data dir>/videogate.sqlite`.
     public var databaseURL: String?
-    /// `file:///path`; nil: `<data dir>/videos`.
+    /// Connections per process to PostgreSQL.
+    public var databasePoolSize = 10
+    /// `file:///path` or `s3://bucket/prefix`; nil: `<data dir>/videos`.
     public var storageURL: String?
+    /// The S3-compatible object store behind an `s3://` storage URL.
+    public var s3 = S3Settings()
     /// nil: `http://HOST:PORT`.
     public var publicURL: String?
     public var adminToken: String?
@@ -50,6 +54,29 @@ public struct AppConfiguration: Sendable {
     /// Credentials and base URLs of the real providers.
     public var providers = ProviderSettings()
 
+    /// Where the S3-compatible object store is and how to sign for it.
+    public struct S3Settings: Sendable {
+        /// `http(s)://host[:port]` of an S3-compatible server; nil: AWS (`https://s3.REGION.amazonaws.com`).
+        public var endpoint: String?
+        public var region = "us-east-1"
+        /// Bucket in the path (`endpoint/bucket/key`) instead of the host name (`bucket.endpoint/key`).
+        public var pathStyle = false
+        public var accessKeyID: String?
+        public var secretAccessKey: String?
+        public var sessionToken: String?
+        public init(
+            endpoint: String? = nil, region: String = "us-east-1", pathStyle: Bool = false, accessKeyID: String? = nil,
+            secretAccessKey: String? = nil, sessionToken: String? = nil
+        ) {
+            self.endpoint = endpoint
+            self.region = region
+            self.pathStyle = pathStyle
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.sessionToken = sessionToken
+        }
+    }
+
     public enum LogFormat: String, Sendable {
         case text
         case json
@@ -65,7 +92,15 @@ public struct AppConfiguration: Sendable {
         config.port = try reader.integer("VIDEOGATE_PORT", in: 0...65535) ?? config.port
         if let dir = reader.string("VIDEOGATE_DATA_DIR") { config.dataDirectory = URL(fileURLWithPath: dir) }
         config.databaseURL = reader.string("VIDEOGATE_DATABASE_URL")
+        config.databasePoolSize = try reader.integer("VIDEOGATE_DATABASE_POOL_SIZE", in: 1...1_000) ?? config.databasePoolSize
         config.storageURL = reader.string("VIDEOGATE_STORAGE_URL")
+        config.s3 = S3Settings(
+            endpoint: try reader.baseURL("VIDEOGATE_S3_ENDPOINT"),
+            region: reader.string("VIDEOGATE_S3_REGION") ?? reader.string("AWS_REGION") ?? reader.string("AWS_DEFAULT_REGION") ?? "us-east-1",
+            pathStyle: try reader.boolean("VIDEOGATE_S3_PATH_STYLE") ?? false,
+            accessKeyID: reader.string("AWS_ACCESS_KEY_ID"),
+            secretAccessKey: reader.string("AWS_SECRET_ACCESS_KEY"),
+            sessionToken: reader.string("AWS_SESSION_TOKEN"))
         config.publicURL = reader.string("VIDEOGATE_PUBLIC_URL")
         config.adminToken = reader.string("VIDEOGATE_ADMIN_TOKEN")
         config.signingSecret = reader.string("VIDEOGATE_SIGNING_SECRET")
@@ -153,6 +188,15 @@ struct EnvironmentReader {
         }
         while text.hasSuffix("/") { text.removeLast() }
         return text
+    }
+
+    func boolean(_ name: String) throws -> Bool? {
+        guard let text = string(name)?.lowercased() else { return nil }
+        switch text {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError("\(name) must be true or false, not '\(text)'")
+        }
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {

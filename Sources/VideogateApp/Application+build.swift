@@ -34,7 +34,7 @@ public func buildGateway(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> Gateway {
     try FileManager.default.createDirectory(at: config.dataDirectory, withIntermediateDirectories: true)
-    let store = try openStore(config)
+    let store = try openStore(config, logger: logger)
     try await store.migrate()
     let blobs = try openBlobStore(config)
     let catalog = try loadCatalog(config)
@@ -104,7 +104,7 @@ public func buildGateway(
 }
 
 /// The store named by `VIDEOGATE_DATABASE_URL` (SQLite in the data directory by default).
-public func openStore(_ config: AppConfiguration) throws -> any GatewayStore {
+public func openStore(_ config: AppConfiguration, logger: Logger = Logger(label: "videogate.store")) throws -> any GatewayStore {
     let durability = SQLiteStore.Durability(rawValue: config.sqliteDurability) ?? .normal
     guard let url = config.databaseURL else {
         return try SQLiteStore(path: config.dataDirectory.appendingPathComponent("videogate.sqlite").path, durability: durability)
@@ -115,9 +115,13 @@ public func openStore(_ config: AppConfiguration) throws -> any GatewayStore {
         return try SQLiteStore(path: path, durability: durability)
     }
     if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-        throw ConfigurationError("VIDEOGATE_DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:///path")
+        do {
+            return try PostgresStore(url: url, poolSize: config.databasePoolSize, logger: logger)
+        } catch let error as PostgresURLError {
+            throw ConfigurationError("VIDEOGATE_DATABASE_URL: \(error)")
+        }
     }
-    throw ConfigurationError("VIDEOGATE_DATABASE_URL must start with sqlite://")
+    throw ConfigurationError("VIDEOGATE_DATABASE_URL must start with sqlite:// or postgres://")
 }
 
 func openBlobStore(_ config: AppConfiguration) throws -> any BlobStore {
@@ -128,9 +132,28 @@ func openBlobStore(_ config: AppConfiguration) throws -> any BlobStore {
         return try LocalBlobStore(root: URL(fileURLWithPath: String(url.dropFirst("file://".count))))
     }
     if url.hasPrefix("s3://") {
-        throw ConfigurationError("VIDEOGATE_STORAGE_URL: s3:// storage is not supported by this version yet; use file:///path")
+        let location: (bucket: String, prefix: String)
+        do {
+            location = try S3Configuration.parseStorageURL(url)
+        } catch {
+            throw ConfigurationError("VIDEOGATE_STORAGE_URL must be s3://bucket or s3://bucket/prefix, not '\(url)'")
+        }
+        guard let accessKeyID = config.s3.accessKeyID, !accessKeyID.isEmpty, let secret = config.s3.secretAccessKey, !secret.isEmpty else {
+            throw ConfigurationError("VIDEOGATE_STORAGE_URL is s3://: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        let credentials = SigV4Signer.Credentials(
+            accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: config.s3.sessionToken.flatMap { $0.isEmpty ? nil : $0 })
+        do {
+            // Requests go through the process-wide HTTPClient.shared, which needs no shutdown.
+            return S3BlobStore(
+                configuration: try S3Configuration(
+                    bucket: location.bucket, prefix: location.prefix, region: config.s3.region, endpoint: config.s3.endpoint,
+                    pathStyle: config.s3.pathStyle, credentials: credentials))
+        } catch let error as S3Configuration.Invalid {
+            throw ConfigurationError("VIDEOGATE_STORAGE_URL / VIDEOGATE_S3_ENDPOINT: \(error.description)")
+        }
     }
-    throw ConfigurationError("VIDEOGATE_STORAGE_URL must start with file://")
+    throw ConfigurationError("VIDEOGATE_STORAGE_URL must start with file:// or s3://")
 }
 
 func loadCatalog(_ config: AppConfiguration) throws -> Catalog {

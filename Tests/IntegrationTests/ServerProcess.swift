@@ -18,7 +18,7 @@ final class ServerProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: VideogateBinary.path)
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--role", role]
-        process.environment = VideogateBinary.environment(environment)
+        process.environment = VideogateBinary.environment(try await TestDatabases.shared.environment(environment))
         let output = OutputBuffer()
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -23,7 +23,7 @@ enum VideogateBinary {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        process.environment = Self.environment(environment)
+        process.environment = Self.environment(try await TestDatabases.shared.environment(environment))
         let output = OutputBuffer()
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -11,11 +11,10 @@ import VideogateStorage
 /// final state, and the deliverer POSTs to a receiver on 127.0.0.1 (allow-listed).
 @Suite("Webhooks, end to end")
 struct WebhookDeliveryTests {
-    func gateway(retryBase: TimeInterval = 10, role: ServerRole = .all, directory: URL? = nil) async throws -> TestGateway {
-        try await TestGateway.make(role: role) { config in
+    func gateway(retryBase: TimeInterval = 10, role: ServerRole = .all, restarting previous: TestGateway? = nil) async throws -> TestGateway {
+        try await TestGateway.make(role: role, restarting: previous) { config in
             config.outboundAllowHosts = ["127.0.0.1"]
             config.webhookRetryBase = retryBase
-            if let directory { config.dataDirectory = directory }
         }
     }
 
@@ -167,7 +166,7 @@ struct WebhookDeliveryTests {
             #expect(try await crashed.store.webhookDeliveries(jobID: id).map(\.status) == [.pending])
             try await crashed.store.close()
 
-            let restarted = try await gateway(directory: crashed.directory)
+            let restarted = try await gateway(restarting: crashed)
             try await restarted.test { client in
                 let received = try await receiver.wait(for: 1)
                 let request = try #require(received.first)

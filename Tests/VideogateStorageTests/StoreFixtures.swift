@@ -1,22 +1,105 @@
 import Foundation
+import Logging
+import ProviderFakes
 import Testing
 import VideogateDomain
 @testable import VideogateStorage
 
-/// The stores the contract suite runs against. PostgreSQL joins this list when it exists.
+/// The stores the contract suite runs against: SQLite always, PostgreSQL when
+/// `VIDEOGATE_TEST_POSTGRES_URL` names a cluster (`scripts/with-services`).
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
+    case postgres
+
+    static var allCases: [StoreKind] { [.sqlite] + (TestPostgres.adminURL != nil ? [.postgres] : []) }
+
     var testDescription: String { rawValue }
 
-    /// A fresh, migrated store; `cleanup` removes what it made.
-    func make() async throws -> (store: any GatewayStore, cleanup: @Sendable () -> Void) {
+    /// Runs `body` with a fresh, migrated store, then closes the store and removes what it made,
+    /// whether `body` threw or not.
+    func withStore<T>(_ body: (any GatewayStore) async throws -> T) async throws -> T {
+        let (store, cleanup) = try await make()
+        do {
+            let value = try await body(store)
+            await cleanup()
+            return value
+        } catch {
+            await cleanup()
+            throw error
+        }
+    }
+
+    /// A fresh, migrated store, and what removes it.
+    private func make() async throws -> (store: any GatewayStore, cleanup: @Sendable () async -> Void) {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("videogate-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path)
             try await store.migrate()
-            return (store, { try? FileManager.default.removeItem(at: directory) })
+            return (store, {
+                try? await store.close()
+                try? FileManager.default.removeItem(at: directory)
+            })
+        case .postgres:
+            let (url, drop) = try await TestPostgres.createDatabase()
+            do {
+                let store = try PostgresFixture.store(url: url)
+                try await store.migrate()
+                return (store, {
+                    try? await store.close()
+                    await drop()
+                })
+            } catch {
+                await drop()
+                throw error
+            }
+        }
+    }
+}
+
+/// PostgreSQL stores for tests: each test's database is its own (`TestPostgres.createDatabase`).
+enum PostgresFixture {
+    static var isAvailable: Bool { TestPostgres.adminURL != nil }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "videogate.tests.postgres")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// A store on `url`, not yet migrated; the caller closes it.
+    static func store(url: String, poolSize: Int = 8) throws -> PostgresStore {
+        try PostgresStore(url: url, poolSize: poolSize, logger: logger)
+    }
+
+    /// Runs `body` with the URL of a fresh, empty database, and drops the database afterwards.
+    static func withDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        let (url, drop) = try await TestPostgres.createDatabase()
+        do {
+            let value = try await body(url)
+            await drop()
+            return value
+        } catch {
+            await drop()
+            throw error
+        }
+    }
+
+    /// Runs `body` with `count` stores on one fresh database (replicas of the application), the first
+    /// one migrated; closes them and drops the database afterwards.
+    static func withReplicas<T>(_ count: Int, _ body: ([PostgresStore]) async throws -> T) async throws -> T {
+        try await withDatabase { url in
+            let stores = try (0..<count).map { _ in try store(url: url, poolSize: 4) }
+            do {
+                try await stores[0].migrate()
+                let value = try await body(stores)
+                for store in stores { try? await store.close() }
+                return value
+            } catch {
+                for store in stores { try? await store.close() }
+                throw error
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import ProviderFakes
 import Testing
 import VideogateAPI
 import VideogateApp
@@ -14,6 +15,9 @@ import VideogateStorage
 struct TestGateway {
     let gateway: Gateway
     let directory: URL
+    /// The PostgreSQL database of this gateway and what drops it (nil on SQLite).
+    var database: (url: String, drop: @Sendable () async -> Void)?
+    var dropDatabase: (@Sendable () async -> Void)? { database?.drop }
     let adminToken = "admin-test-token"
 
     var store: any GatewayStore { gateway.services.store }
@@ -24,7 +28,7 @@ struct TestGateway {
     static func make(
         role: ServerRole = .api, sandboxDelayMs: Int = 0, pollInterval: TimeInterval = 0, jobTimeout: TimeInterval = 600,
         videoTTL: TimeInterval = 86_400, maxBodyBytes: Int = 16 * 1024 * 1024, clock: any WallClock = SystemWallClock(),
-        configure: (inout AppConfiguration) -> Void = { _ in }
+        restarting previous: TestGateway? = nil, configure: (inout AppConfiguration) -> Void = { _ in }
     ) async throws -> TestGateway {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("videogate-test-\(Identifier.randomBase62(10))")
         var config = AppConfiguration()
@@ -41,17 +45,40 @@ struct TestGateway {
         config.publicURL = "http://files.test"
         config.sandboxShortSide = 144
         config.leaseDuration = 5
+        // `VIDEOGATE_TEST_STORE=postgres` (scripts/test's second pass): a fresh PostgreSQL database.
+        // `restarting`: the same database, as a restarted process on the same data directory would find it.
+        var database: (url: String, drop: @Sendable () async -> Void)?
+        if TestPostgres.serverTestsUsePostgres {
+            if let reused = previous?.database { database = reused } else { database = try await TestPostgres.createDatabase() }
+            config.databaseURL = database?.url
+            config.databasePoolSize = 4
+        }
+        if let previous { config.dataDirectory = previous.directory }
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let gateway = try await buildGateway(config, logger: logger, clock: clock)
-        return TestGateway(gateway: gateway, directory: directory)
+        let gateway: Gateway
+        do {
+            gateway = try await buildGateway(config, logger: logger, clock: clock)
+        } catch {
+            await database?.drop()
+            throw error
+        }
+        return TestGateway(gateway: gateway, directory: previous?.directory ?? directory, database: database)
     }
 
     /// Runs `body` against the router (no sockets); workers run when the role has them.
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         defer { try? FileManager.default.removeItem(at: directory) }
-        return try await gateway.application.test(.router) { client in try await body(client) }
+        let result: Result<Value, any Error>
+        do {
+            result = .success(try await gateway.application.test(.router) { client in try await body(client) })
+        } catch {
+            result = .failure(error)
+        }
+        try? await store.close()
+        await dropDatabase?()
+        return try result.get()
     }
 
     /// A new account with a key of `environment` and `credits` in that environment.

@@ -1,0 +1,181 @@
+/// The PostgreSQL schema, as numbered migrations applied in order, each once, with the same
+/// numbers, tables and columns as `SQLiteMigrations`.
+///
+/// Times are BIGINT milliseconds since 1970 UTC, as in SQLite. The partial unique indexes on
+/// `ledger_entries` make "one hold and at most one capture or release per job" a database rule,
+/// and the CHECKs on `balances` make a negative available balance impossible. `ledger_entries.seq`
+/// stands in for SQLite's rowid: the order entries were written in.
+enum PostgresMigrations {
+    /// The key of the transaction-scoped advisory lock `migrate` takes, so replicas starting together
+    /// apply the migrations one after the other ("videogat" in ASCII).
+    static let lockKey: Int64 = 0x7669_6465_6F67_6174
+
+    static let all: [(version: Int, name: String, statements: [String])] = [
+        (
+            1, "initial schema",
+            [
+                """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    daily_limit BIGINT NOT NULL,
+                    webhook_secret TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    environment TEXT NOT NULL,
+                    name TEXT,
+                    prefix TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    revoked_at BIGINT
+                )
+                """,
+                "CREATE INDEX api_keys_by_account ON api_keys(account_id)",
+                """
+                CREATE TABLE balances (
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    environment TEXT NOT NULL,
+                    total BIGINT NOT NULL DEFAULT 0,
+                    held BIGINT NOT NULL DEFAULT 0,
+                    PRIMARY KEY (account_id, environment),
+                    CHECK (held >= 0),
+                    CHECK (total >= held)
+                )
+                """,
+                """
+                CREATE TABLE ledger_entries (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    environment TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    amount BIGINT NOT NULL,
+                    job_id TEXT,
+                    reason TEXT,
+                    total_after BIGINT NOT NULL,
+                    held_after BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX ledger_by_account ON ledger_entries(account_id, seq)",
+                "CREATE UNIQUE INDEX ledger_one_hold_per_job ON ledger_entries(job_id) WHERE kind = 'hold'",
+                "CREATE UNIQUE INDEX ledger_one_settlement_per_job ON ledger_entries(job_id) WHERE kind IN ('capture', 'release')",
+                """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    key_id TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    model_id TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    upstream_model TEXT NOT NULL,
+                    mode TEXT NOT NULL,
+                    prompt TEXT NOT NULL,
+                    image_url TEXT,
+                    image_key TEXT,
+                    aspect_ratio TEXT NOT NULL,
+                    duration BIGINT NOT NULL,
+                    webhook_url TEXT,
+                    metadata TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    progress BIGINT,
+                    credits_reserved BIGINT NOT NULL,
+                    credits_used BIGINT NOT NULL,
+                    error_code TEXT,
+                    error_message TEXT,
+                    provider_job_id TEXT,
+                    provider_request_id TEXT,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    next_attempt_at BIGINT NOT NULL,
+                    lease_owner TEXT,
+                    lease_expires_at BIGINT,
+                    deadline_at BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    submitted_at BIGINT,
+                    completed_at BIGINT,
+                    expires_at BIGINT,
+                    video_key TEXT,
+                    thumbnail_key TEXT,
+                    video_bytes BIGINT,
+                    video_duration_ms BIGINT,
+                    video_width BIGINT,
+                    video_height BIGINT,
+                    result_deleted BOOLEAN NOT NULL DEFAULT FALSE
+                )
+                """,
+                "CREATE INDEX jobs_by_account ON jobs(account_id, id)",
+                "CREATE INDEX jobs_by_status ON jobs(status, id)",
+                "CREATE INDEX jobs_due ON jobs(next_attempt_at) WHERE status IN ('pending', 'processing')",
+                "CREATE INDEX jobs_deadline ON jobs(deadline_at) WHERE status IN ('pending', 'processing')",
+                "CREATE INDEX jobs_expiring ON jobs(expires_at) WHERE status = 'completed' AND NOT result_deleted",
+                """
+                CREATE TABLE idempotency_keys (
+                    account_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    job_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (account_id, key)
+                )
+                """,
+                """
+                CREATE TABLE quota_buckets (
+                    key_id TEXT NOT NULL,
+                    bucket BIGINT NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (key_id, bucket)
+                )
+                """,
+            ]
+        ),
+        (
+            2, "webhook outbox",
+            // One delivery per job (its final state), written with that state; `webhook_attempts`
+            // keeps every POST for the admin API.
+            [
+                """
+                CREATE TABLE webhook_deliveries (
+                    id TEXT PRIMARY KEY,
+                    job_id TEXT NOT NULL UNIQUE REFERENCES jobs(id),
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    url TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempt_count BIGINT NOT NULL DEFAULT 0,
+                    next_attempt_at BIGINT NOT NULL,
+                    lease_owner TEXT,
+                    lease_expires_at BIGINT,
+                    created_at BIGINT NOT NULL,
+                    finished_at BIGINT
+                )
+                """,
+                "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending'",
+                """
+                CREATE TABLE webhook_attempts (
+                    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+                    number BIGINT NOT NULL,
+                    attempted_at BIGINT NOT NULL,
+                    status_code BIGINT,
+                    latency_ms BIGINT NOT NULL,
+                    error TEXT,
+                    PRIMARY KEY (delivery_id, number)
+                )
+                """,
+            ]
+        ),
+        (
+            3, "openai: videos deleted through /v1/videos",
+            // Set by DELETE /v1/videos/{id}: the job leaves that surface's list (it stays on /v1/video).
+            [
+                "ALTER TABLE jobs ADD COLUMN openai_deleted_at BIGINT"
+            ]
+        ),
+    ]
+}

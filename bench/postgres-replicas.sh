@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The production shape on one machine: PostgreSQL (fsync on, PostgreSQL's defaults) and an S3 server
+# (moto) from scripts/with-services, release binaries, everything on 127.0.0.1.
+#   1. Submit and poll throughput with wrk against one `--role api` process, then against two
+#      (one wrk per process, run at the same time, figures summed).
+#   2. Jobs completed per second by one and by two `--role worker` processes: JOBS sandbox jobs are
+#      submitted with no worker running, then the workers start and the clock runs until the last
+#      one is completed. The sandbox answers at once (delay 0) and renders 64-pixel videos.
+# Usage: bench/postgres-replicas.sh [seconds per wrk run, default 10] [jobs per worker run, default 400]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${VIDEOGATE_TEST_POSTGRES_URL:-}" ] || [ -z "${VIDEOGATE_TEST_S3_ENDPOINT:-}" ]; then
+    ./scripts/setup >/dev/null
+    VIDEOGATE_SERVICES_DURABLE=1 exec ./scripts/with-services "$0" "$@"
+fi
+duration="${1:-10}"
+jobs="${2:-400}"
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || { echo "wrk is needed (apt-get install wrk)"; exit 1; }; }
+swift build -c release --product videogate >/dev/null
+bin=$PWD/.build/release/videogate
+work=$(mktemp -d)
+pids=()
+stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; pids=(); }
+trap 'stop_all; rm -rf "$work"' EXIT
+
+database="bench_$RANDOM$RANDOM"
+psql -q "$VIDEOGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE $database" >/dev/null
+bucket="bench-$RANDOM$RANDOM"
+curl -fs -X PUT "$VIDEOGATE_TEST_S3_ENDPOINT/$bucket" >/dev/null
+export VIDEOGATE_DATABASE_URL="${VIDEOGATE_TEST_POSTGRES_URL%/*}/$database" VIDEOGATE_DATABASE_POOL_SIZE=16
+export VIDEOGATE_STORAGE_URL="s3://$bucket/results" VIDEOGATE_S3_ENDPOINT="$VIDEOGATE_TEST_S3_ENDPOINT" VIDEOGATE_S3_PATH_STYLE=true
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+export VIDEOGATE_POLL_INTERVAL_SECONDS=0 VIDEOGATE_LOG_LEVEL=error VIDEOGATE_ADMIN_TOKEN=bench VIDEOGATE_SIGNING_SECRET=bench
+export VIDEOGATE_SANDBOX_DELAY_MS=0 VIDEOGATE_SANDBOX_SHORT_SIDE=64 VIDEOGATE_WORKER_CONCURRENCY=8
+VIDEOGATE_DATA_DIR="$work/cli" $bin migrate >/dev/null
+account=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name bench --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+key=$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$account" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')
+VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$account" --amount 1000000000000 --environment test --json >/dev/null
+
+start() { # role name: starts a process (not in a subshell: its pid is kept) and sets $port
+    port=$((20000 + RANDOM % 20000))
+    VIDEOGATE_DATA_DIR="$work/$2" $bin serve --role "$1" --port "$port" >"$work/$2.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+}
+start api api1; api1=$port
+job=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d '{"prompt":"bench","model":"kling-v2.5-turbo-pro"}' "http://127.0.0.1:$api1/v1/video" | python3 -c 'import sys,json; print(json.load(sys.stdin)["request_id"])')
+cat > "$work/submit.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"prompt":"a red fox in snow","model":"kling-v2.5-turbo-pro","aspect_ratio":"9:16"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+LUA
+cat > "$work/poll.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $key"
+LUA
+wrk_run() { # out connections port path [script]
+    wrk -t1 -c"$2" -d"${duration}s" --latency ${5:+-s "$5"} "http://127.0.0.1:$3$4" >"$1"
+}
+figures() { # files... -> "rps p50 p99 non2xx" (rps summed, latencies of the first file)
+    python3 - "$@" <<'PY'
+import re, sys
+rps, non2xx, p50, p99 = 0.0, 0, None, None
+for path in sys.argv[1:]:
+    text = open(path).read()
+    rps += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    non2xx += int(m.group(1)) if m else 0
+    p50 = p50 or re.search(r"\s50%\s+(\S+)", text).group(1)
+    p99 = p99 or re.search(r"\s99%\s+(\S+)", text).group(1)
+print(f"{rps:10.0f} req/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {non2xx}")
+PY
+}
+echo "videogate on PostgreSQL + S3: ${duration}s per wrk run, $(nproc) cores shared by wrk, PostgreSQL and videogate"
+for route in submit poll; do
+    if [ "$route" = submit ]; then path=/v1/video; script="$work/submit.lua"; else path="/v1/video/$job"; script="$work/poll.lua"; fi
+    wrk_run "$work/one.txt" 64 "$api1" "$path" "$script"
+    printf "%-6s 1 api process,   64 connections: %s\n" "$route" "$(figures "$work/one.txt")"
+done
+start api api2; api2=$port
+for route in submit poll; do
+    if [ "$route" = submit ]; then path=/v1/video; script="$work/submit.lua"; else path="/v1/video/$job"; script="$work/poll.lua"; fi
+    wrk_run "$work/a.txt" 32 "$api1" "$path" "$script" &
+    first=$!
+    wrk_run "$work/b.txt" 32 "$api2" "$path" "$script"
+    wait "$first"
+    printf "%-6s 2 api processes, 2x32 connections: %s\n" "$route" "$(figures "$work/a.txt" "$work/b.txt")"
+done
+# The submit runs above left many pending jobs: the worker runs use a fresh database each.
+stop_all
+for workers in 1 2; do
+    database="bench_w${workers}_$RANDOM$RANDOM"
+    psql -q "$VIDEOGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE $database" >/dev/null
+    export VIDEOGATE_DATABASE_URL="${VIDEOGATE_TEST_POSTGRES_URL%/*}/$database"
+    VIDEOGATE_DATA_DIR="$work/cli" $bin migrate >/dev/null
+    account=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name bench --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+    key=$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$account" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')
+    VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$account" --amount 1000000000000 --environment test --json >/dev/null
+    start api "wapi$workers"; api=$port
+    python3 - "$api" "$key" "$jobs" <<'PY'
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+port, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def submit(i):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/video", method="POST",
+        data=json.dumps({"prompt": f"bench {i}", "model": "kling-v2.5-turbo-pro"}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as reply: assert reply.status == 200
+with ThreadPoolExecutor(16) as pool: list(pool.map(submit, range(n)))
+PY
+    began=$(date +%s.%N)
+    for w in $(seq 1 "$workers"); do start worker "worker$workers-$w"; done
+    completed=0
+    while [ "$completed" -lt "$jobs" ]; do
+        sleep 0.5
+        completed=$(psql -qtA "$VIDEOGATE_DATABASE_URL" -c "SELECT count(*) FROM jobs WHERE status = 'completed'")
+    done
+    ended=$(date +%s.%N)
+    python3 -c "import sys; n, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); print(f'workers {sys.argv[4]}: {n} jobs completed in {t:.1f} s = {n / t:.1f} jobs/s')" "$jobs" "$began" "$ended" "$workers"
+    stop_all
+done
