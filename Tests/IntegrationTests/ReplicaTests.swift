@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import ProviderFakes
+import Synchronization
 import Testing
 
 /// The production shape: one PostgreSQL database, one S3-compatible bucket (moto), two
@@ -263,6 +264,32 @@ struct ReplicaTests {
             }
             // Well inside the 120 s lease the slow worker had taken.
             #expect(ContinuousClock.now - stopping < .seconds(100))
+
+            // The API drains too: downloads under way when SIGTERM arrives are served to the end
+            // (a request may be refused before it starts, none is cut off once answered).
+            let started = Counter()
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+                for n in 0..<40 {
+                    let id = ids[n % ids.count]
+                    group.addTask {
+                        var request = HTTPClientRequest(url: "\(api.baseURL)/v1/video/\(id)/content")
+                        request.headers.add(name: "Authorization", value: "Bearer \(client.key)")
+                        let response: HTTPClientResponse
+                        do { response = try await http.client.execute(request, timeout: .seconds(30)) } catch { return "refused" }
+                        started.increment()
+                        let expected = response.headers.first(name: "content-length").flatMap(Int.init)
+                        let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
+                        return response.status == .ok && body.readableBytes == expected ? "complete" : "cut: \(response.status) \(body.readableBytes) of \(expected ?? -1)"
+                    }
+                }
+                while started.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                api.signal(SIGTERM)
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(outcomes.allSatisfy { $0 == "complete" || $0 == "refused" }, "\(outcomes)")
+            #expect(outcomes.contains("complete"))
+            #expect(try await api.waitForExit(timeout: .seconds(30)), "\(api.logTail)")
+            #expect(api.process.terminationReason == .exit && api.process.terminationStatus == 0, "\(api.logTail)")
         }
     }
 
@@ -322,6 +349,13 @@ struct ReplicaTests {
             return entries
         }
     }
+}
+
+/// A thread-safe count.
+final class Counter: Sendable {
+    private let state = Mutex(0)
+    var value: Int { state.withLock { $0 } }
+    func increment() { state.withLock { $0 += 1 } }
 }
 
 /// The services of `scripts/with-services`, when the tests run under it.

@@ -78,11 +78,21 @@ struct AdminTests {
                 .expectError(400, "invalid_parameter", param: "daily_limit")
             try await client.admin(.post, "/admin/accounts", json: #"{"name":5}"#).expectError(400, "invalid_parameter", param: "name")
             try await client.admin(.post, "/admin/accounts", json: "nope").expectError(400, "invalid_json")
+            // The document's maxLength counts code points as sent: a leading NEL (whitespace, trimmed later)
+            // and a control character before 199 stars are 201; so are 199 stars, an é and a combining
+            // accent (200 characters to Swift).
+            let stars = String(repeating: "*", count: 199)
+            try await client.admin(.post, "/admin/accounts", json: #"{"name":"\u0085\u001a\#(stars)"}"#)
+                .expectError(400, "invalid_parameter", param: "name")
+            try await client.admin(.post, "/admin/accounts", json: #"{"name":"\#(stars)\u00e9\u0301"}"#)
+                .expectError(400, "invalid_parameter", param: "name")
             try await client.admin(.get, "/admin/accounts/acct_missing").expectError(404, "not_found")
             try await client.admin(.post, "/admin/accounts/acct_missing/keys", json: "{}").expectError(404, "not_found")
             try await client.admin(.post, "/admin/accounts/acct_missing/credits", json: #"{"amount":5}"#).expectError(404, "not_found")
             try await client.admin(.post, "/admin/accounts/acct_missing/credits", json: #"{"amount":0}"#).expectError(400, "invalid_parameter")
             #expect(try await gateway.store.hasAccounts() == true)  // only the demo account
+            let exact = try await client.admin(.post, "/admin/accounts", json: #"{"name":" \#(stars)"}"#)
+            #expect(exact.status == .ok, "200 code points with a leading space: \(exact.text)")
             let jobs = try await client.admin(.get, "/admin/jobs").json()["data"] as? [Any]
             #expect(jobs?.isEmpty == true)
         }

@@ -14,8 +14,10 @@ public struct AdminActions: Sendable {
 
     /// Creates an account with zero balances and a webhook secret. `dailyLimit` is for enterprise plans only.
     public func createAccount(name: String, plan: Plan, dailyLimit: Int?) async throws -> Account {
+        // At most 200 code points as sent (JSON Schema's maxLength counts code points), and not blank.
+        let sent = name
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= 200 else {
+        guard !name.isEmpty, sent.unicodeScalars.count <= 200 else {
             throw GatewayError(.invalidParameter, "name must be 1 to 200 characters.", param: "name")
         }
         let limit = try Self.dailyLimit(plan: plan, requested: dailyLimit, current: nil)
@@ -37,7 +39,7 @@ public struct AdminActions: Sendable {
 
     /// Creates a key and returns it with its secret, which is never shown again.
     public func createKey(accountID: String, environment: KeyEnvironment, name: String?) async throws -> (key: APIKey, secret: String) {
-        if let name, name.count > 200 { throw GatewayError(.invalidParameter, "name must be at most 200 characters.", param: "name") }
+        if let name, name.unicodeScalars.count > 200 { throw GatewayError(.invalidParameter, "name must be at most 200 characters.", param: "name") }
         let secret = KeyFormat.newSecret(environment)
         let key = APIKey(
             id: Identifier.make("key", at: clock.now()), accountID: accountID, environment: environment, name: name,
