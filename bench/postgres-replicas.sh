@@ -36,6 +36,14 @@ VIDEOGATE_DATA_DIR="$work/cli" $bin migrate >/dev/null
 account=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name bench --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
 key=$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$account" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')
 VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$account" --amount 1000000000000 --environment test --json >/dev/null
+# 16 more accounts with a key each: submissions of one key (and of one account's balance) are
+# serialized by design, so the figure for many clients uses many keys.
+keys=()
+for n in $(seq 1 16); do
+    other=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name "bench$n" --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+    keys+=("$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$other" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')")
+    VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$other" --amount 1000000000000 --environment test --json >/dev/null
+done
 
 start() { # role name: starts a process (not in a subshell: its pid is kept) and sets $port
     port=$((20000 + RANDOM % 20000))
@@ -51,6 +59,16 @@ wrk.method = "POST"
 wrk.body = '{"prompt":"a red fox in snow","model":"kling-v2.5-turbo-pro","aspect_ratio":"9:16"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
+LUA
+lua_keys=$(printf '"%s",' "${keys[@]}")
+cat > "$work/submit-many.lua" <<LUA
+local keys = {${lua_keys%,}}
+local n = 0
+local body = '{"prompt":"a red fox in snow","model":"kling-v2.5-turbo-pro","aspect_ratio":"9:16"}'
+request = function()
+    n = n + 1
+    return wrk.format("POST", "/v1/video", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. keys[n % #keys + 1]}, body)
+end
 LUA
 cat > "$work/poll.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $key"
@@ -73,19 +91,20 @@ print(f"{rps:10.0f} req/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {non2xx}")
 PY
 }
 echo "videogate on PostgreSQL + S3: ${duration}s per wrk run, $(nproc) cores shared by wrk, PostgreSQL and videogate"
-for route in submit poll; do
-    if [ "$route" = submit ]; then path=/v1/video; script="$work/submit.lua"; else path="/v1/video/$job"; script="$work/poll.lua"; fi
-    wrk_run "$work/one.txt" 64 "$api1" "$path" "$script"
-    printf "%-6s 1 api process,   64 connections: %s\n" "$route" "$(figures "$work/one.txt")"
+script_of() { case "$1" in submit1) echo "$work/submit.lua" ;; submit16) echo "$work/submit-many.lua" ;; poll) echo "$work/poll.lua" ;; esac; }
+path_of() { case "$1" in poll) echo "/v1/video/$job" ;; *) echo /v1/video ;; esac; }
+# submit1: every request with one key; submit16: 16 accounts' keys in turn; poll: one job.
+for route in submit1 submit16 poll; do
+    wrk_run "$work/one.txt" 64 "$api1" "$(path_of $route)" "$(script_of $route)"
+    printf "%-8s 1 api process,   64 connections: %s\n" "$route" "$(figures "$work/one.txt")"
 done
 start api api2; api2=$port
-for route in submit poll; do
-    if [ "$route" = submit ]; then path=/v1/video; script="$work/submit.lua"; else path="/v1/video/$job"; script="$work/poll.lua"; fi
-    wrk_run "$work/a.txt" 32 "$api1" "$path" "$script" &
+for route in submit1 submit16 poll; do
+    wrk_run "$work/a.txt" 32 "$api1" "$(path_of $route)" "$(script_of $route)" &
     first=$!
-    wrk_run "$work/b.txt" 32 "$api2" "$path" "$script"
+    wrk_run "$work/b.txt" 32 "$api2" "$(path_of $route)" "$(script_of $route)"
     wait "$first"
-    printf "%-6s 2 api processes, 2x32 connections: %s\n" "$route" "$(figures "$work/a.txt" "$work/b.txt")"
+    printf "%-8s 2 api processes, 2x32 connections: %s\n" "$route" "$(figures "$work/a.txt" "$work/b.txt")"
 done
 # The submit runs above left many pending jobs: the worker runs use a fresh database each.
 stop_all
@@ -109,7 +128,9 @@ def submit(i):
     with urllib.request.urlopen(request) as reply: assert reply.status == 200
 with ThreadPoolExecutor(16) as pool: list(pool.map(submit, range(n)))
 PY
+    busy_before=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat)
     began=$(date +%s.%N)
+    first_worker=${#pids[@]}
     for w in $(seq 1 "$workers"); do start worker "worker$workers-$w"; done
     completed=0
     while [ "$completed" -lt "$jobs" ]; do
@@ -117,6 +138,23 @@ PY
         completed=$(psql -qtA "$VIDEOGATE_DATABASE_URL" -c "SELECT count(*) FROM jobs WHERE status = 'completed'")
     done
     ended=$(date +%s.%N)
-    python3 -c "import sys; n, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); print(f'workers {sys.argv[4]}: {n} jobs completed in {t:.1f} s = {n / t:.1f} jobs/s')" "$jobs" "$began" "$ended" "$workers"
+    busy_after=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat)
+    # CPU of the worker processes themselves and of their reaped children (ffmpeg, ffprobe), in ticks.
+    worker_ticks=0
+    for pid in "${pids[@]:$first_worker}"; do
+        worker_ticks=$((worker_ticks + $(awk '{print $14+$15}' /proc/$pid/stat)))
+        child_ticks=$(awk '{print $16+$17}' /proc/$pid/stat)
+        children_ticks=$(( ${children_ticks:-0} + child_ticks ))
+    done
+    python3 -c "
+import sys
+n, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2])
+hz = 100
+busy, own, children = (int(sys.argv[5]) - int(sys.argv[4])) / hz, int(sys.argv[6]) / hz, int(sys.argv[7]) / hz
+print(f'workers {sys.argv[8]}: {n} jobs completed in {t:.1f} s = {n / t:.1f} jobs/s; machine busy {busy:.0f} core-s '
+      f'({busy / t:.2f} of $(nproc) cores): worker processes {own:.0f}, their ffmpeg/ffprobe children {children:.0f}, '
+      f'everything else (PostgreSQL, moto, api) {busy - own - children:.0f}; {busy / n:.3f} core-s per job')
+" "$jobs" "$began" "$ended" "$busy_before" "$busy_after" "$worker_ticks" "$children_ticks" "$workers"
+    children_ticks=0
     stop_all
 done
