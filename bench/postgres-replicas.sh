@@ -32,18 +32,21 @@ export VIDEOGATE_STORAGE_URL="s3://$bucket/results" VIDEOGATE_S3_ENDPOINT="$VIDE
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 export VIDEOGATE_POLL_INTERVAL_SECONDS=0 VIDEOGATE_LOG_LEVEL=error VIDEOGATE_ADMIN_TOKEN=bench VIDEOGATE_SIGNING_SECRET=bench
 export VIDEOGATE_SANDBOX_DELAY_MS=0 VIDEOGATE_SANDBOX_SHORT_SIDE=64 VIDEOGATE_WORKER_CONCURRENCY=8
-VIDEOGATE_DATA_DIR="$work/cli" $bin migrate >/dev/null
-account=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name bench --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
-key=$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$account" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')
-VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$account" --amount 1000000000000 --environment test --json >/dev/null
+cli() { VIDEOGATE_DATA_DIR="$work/cli" "$bin" "$@"; }
+json_field() { python3 -c "import sys,json; print(json.load(sys.stdin)['$1'])"; }
+# An enterprise account with a test key and credits that never run out; prints the key.
+bench_key() {
+    local account
+    account=$(cli accounts create --name "$1" --plan enterprise --daily-limit 100000000 --json | json_field id)
+    cli credits add --account "$account" --amount 1000000000000 --environment test --json >/dev/null
+    cli keys create --account "$account" --environment test --json | json_field key
+}
+cli migrate >/dev/null
+key=$(bench_key bench)
 # 16 more accounts with a key each: submissions of one key (and of one account's balance) are
 # serialized by design, so the figure for many clients uses many keys.
 keys=()
-for n in $(seq 1 16); do
-    other=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name "bench$n" --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
-    keys+=("$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$other" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')")
-    VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$other" --amount 1000000000000 --environment test --json >/dev/null
-done
+for n in $(seq 1 16); do keys+=("$(bench_key "bench$n")"); done
 
 start() { # role name: starts a process (not in a subshell: its pid is kept) and sets $port
     port=$((20000 + RANDOM % 20000))
@@ -53,7 +56,7 @@ start() { # role name: starts a process (not in a subshell: its pid is kept) and
 }
 start api api1; api1=$port
 job=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-    -d '{"prompt":"bench","model":"kling-v2.5-turbo-pro"}' "http://127.0.0.1:$api1/v1/video" | python3 -c 'import sys,json; print(json.load(sys.stdin)["request_id"])')
+    -d '{"prompt":"bench","model":"kling-v2.5-turbo-pro"}' "http://127.0.0.1:$api1/v1/video" | json_field request_id)
 cat > "$work/submit.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"prompt":"a red fox in snow","model":"kling-v2.5-turbo-pro","aspect_ratio":"9:16"}'
@@ -112,10 +115,8 @@ for workers in 1 2; do
     database="bench_w${workers}_$RANDOM$RANDOM"
     psql -q "$VIDEOGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE $database" >/dev/null
     export VIDEOGATE_DATABASE_URL="${VIDEOGATE_TEST_POSTGRES_URL%/*}/$database"
-    VIDEOGATE_DATA_DIR="$work/cli" $bin migrate >/dev/null
-    account=$(VIDEOGATE_DATA_DIR="$work/cli" $bin accounts create --name bench --plan enterprise --daily-limit 100000000 --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
-    key=$(VIDEOGATE_DATA_DIR="$work/cli" $bin keys create --account "$account" --environment test --json | python3 -c 'import sys,json; print(json.load(sys.stdin)["key"])')
-    VIDEOGATE_DATA_DIR="$work/cli" $bin credits add --account "$account" --amount 1000000000000 --environment test --json >/dev/null
+    cli migrate >/dev/null
+    key=$(bench_key bench)
     start api "wapi$workers"; api=$port
     python3 - "$api" "$key" "$jobs" <<'PY'
 import json, sys, urllib.request

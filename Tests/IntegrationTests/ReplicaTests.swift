@@ -37,6 +37,37 @@ struct ReplicaTests {
         return environment
     }
 
+    /// A fresh database and bucket for one test's processes, each with a data directory of its own.
+    struct Deployment {
+        let http: TestHTTP
+        let database: String
+        let bucket: String
+        let data: [DataDirectory]
+
+        /// The environment of process `index`.
+        func environment(_ index: Int, _ settings: [String: String] = [:]) -> [String: String] {
+            ReplicaTests.environment(database: database, bucket: bucket, data: data[index], settings)
+        }
+    }
+
+    /// Runs `body` with a new deployment, and drops its database and data directories afterwards.
+    static func withDeployment(processes: Int, _ body: (Deployment) async throws -> Void) async throws {
+        let database = try await TestPostgres.createDatabase()
+        let data = (0..<processes).map { _ in DataDirectory() }
+        let result: Result<Void, any Error>
+        do {
+            result = .success(
+                try await withHTTP { http in
+                    try await body(Deployment(http: http, database: database.url, bucket: try await makeBucket(http), data: data))
+                })
+        } catch {
+            result = .failure(error)
+        }
+        data.forEach { $0.remove() }
+        await database.drop()
+        try result.get()
+    }
+
     /// A bucket made on the S3 server (moto takes an unsigned PUT).
     static func makeBucket(_ http: TestHTTP) async throws -> String {
         let bucket = "vg-replica-\(UUID().uuidString.prefix(8).lowercased())"
@@ -53,24 +84,17 @@ struct ReplicaTests {
     }
 
     @Test(.enabled(if: ReplicaServices.available)) func fiveHundredJobsOverTwoAPIsAndTwoWorkersOneKilled() async throws {
-        let database = try await TestPostgres.createDatabase()
-        defer { Task { await database.drop() } }
-        let dataDirectories = (0..<5).map { _ in DataDirectory() }
-        defer { dataDirectories.forEach { $0.remove() } }
-
-        try await withHTTP { http in
-            let bucket = try await Self.makeBucket(http)
-            func environment(_ index: Int, _ settings: [String: String] = [:]) -> [String: String] {
-                Self.environment(database: database.url, bucket: bucket, data: dataDirectories[index], settings)
-            }
+        try await Self.withDeployment(processes: 4) { deployment in
+            let http = deployment.http
+            let bucket = deployment.bucket
             // Both API processes start at once against the empty database: migrations take the lock.
-            async let startA = ServerProcess(environment: environment(0), role: "api")
-            async let startB = ServerProcess(environment: environment(1), role: "api")
+            async let startA = ServerProcess(environment: deployment.environment(0), role: "api")
+            async let startB = ServerProcess(environment: deployment.environment(1), role: "api")
             let apis = try await [startA, startB]
             defer { apis.forEach { $0.stop() } }
             let workers = [
-                try await ServerProcess(environment: environment(2), role: "worker"),
-                try await ServerProcess(environment: environment(3), role: "worker"),
+                try await ServerProcess(environment: deployment.environment(2), role: "worker"),
+                try await ServerProcess(environment: deployment.environment(3), role: "worker"),
             ]
             defer { workers.forEach { $0.stop() } }
             let bases = apis.map(\.baseURL)
@@ -213,22 +237,15 @@ struct ReplicaTests {
     }
 
     @Test(.enabled(if: ReplicaServices.available)) func sigtermReleasesLeasesSoAnotherWorkerTakesOverAtOnce() async throws {
-        let database = try await TestPostgres.createDatabase()
-        defer { Task { await database.drop() } }
-        let dataDirectories = (0..<3).map { _ in DataDirectory() }
-        defer { dataDirectories.forEach { $0.remove() } }
-        try await withHTTP { http in
-            let bucket = try await Self.makeBucket(http)
-            func environment(_ index: Int, _ settings: [String: String]) -> [String: String] {
-                Self.environment(database: database.url, bucket: bucket, data: dataDirectories[index], settings)
-            }
-            let api = try await ServerProcess(environment: environment(0, [:]), role: "api")
+        try await Self.withDeployment(processes: 3) { deployment in
+            let http = deployment.http
+            let api = try await ServerProcess(environment: deployment.environment(0), role: "api")
             defer { api.stop() }
             let client = try await Client.make(http, base: api.baseURL, plan: "pro", credits: 1_000_000, dailyLimit: nil)
             // A slow worker (12 s renders at 2160 pixels, longer than the 10 s a draining step gets) with
             // a 120 s lease: were its leases left behind, no one could take the jobs for two minutes.
             let slow = try await ServerProcess(
-                environment: environment(1, [
+                environment: deployment.environment(1, [
                     "VIDEOGATE_JOB_LEASE_SECONDS": "120", "VIDEOGATE_SANDBOX_DELAY_MS": "0", "VIDEOGATE_SANDBOX_SHORT_SIDE": "2160",
                 ]), role: "worker")
             defer { slow.stop() }
@@ -256,7 +273,7 @@ struct ReplicaTests {
                 let status = job["status"] as? String
                 #expect(status == "completed" || (status == "processing" && job["lease_owner"] == nil), "\(job)")
             }
-            let fast = try await ServerProcess(environment: environment(2, ["VIDEOGATE_SANDBOX_DELAY_MS": "100"]), role: "worker")
+            let fast = try await ServerProcess(environment: deployment.environment(2, ["VIDEOGATE_SANDBOX_DELAY_MS": "100"]), role: "worker")
             defer { fast.stop() }
             for id in ids {
                 let job = try await http.waitForFinal(api.baseURL, id: id, key: client.key, timeout: .seconds(90))
