@@ -1,13 +1,11 @@
 import Foundation
-import NIOCore
-import NIOFileSystem
 import NIOPosix
 
 /// Result storage on local disk under one root directory. Writes go to a temporary file in the
 /// destination's directory and are renamed into place, so a reader never sees a partial file.
 /// The content type follows the key's extension; the ETag is derived from size, modification
 /// time and inode, so it changes whenever the file is replaced. File system calls run on NIO's
-/// thread pool (reads through NIOFileSystem), never on the Swift concurrency pool.
+/// thread pool, never on the Swift concurrency pool.
 public struct LocalBlobStore: BlobStore {
     public let root: URL
 
@@ -57,19 +55,11 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    /// Reads with NIOFileSystem: each chunk is read on its I/O threads when the consumer pulls it
-    /// (NIO reads at most a few chunks ahead), never on the Swift concurrency pool.
+    /// Reads one chunk per pull, with `pread` on NIO's thread pool and nothing read ahead: a
+    /// consumer that waits for a slow client holds one chunk of the file.
     public func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result {
-        let path = FilePath(try fileURL(key).path)
-        return try await FileSystem.shared.withFileHandle(forReadingAt: path) { handle in
-            let chunks =
-                if let range {
-                    handle.readChunks(in: range, chunkLength: Self.readChunkLength)
-                } else {
-                    handle.readChunks(chunkLength: Self.readChunkLength)
-                }
-            return try await body(BlobChunks(chunks))
-        }
+        let chunks = try await FileChunks.open(path: try fileURL(key).path, range: range, chunkSize: Self.readChunkSize)
+        return try await body(BlobChunks(chunks))
     }
 
     public func delete(key: String) async throws {
@@ -107,7 +97,7 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    static let readChunkLength = ByteCount.kibibytes(64)
+    static let readChunkSize = 64 * 1024
 
     /// Runs blocking file system calls on NIO's thread pool, off the Swift concurrency pool.
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
