@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Where result files live (local disk now, an S3-compatible bucket later).
 /// Keys are relative paths such as `videos/req_01J....mp4`.
@@ -9,8 +10,12 @@ public protocol BlobStore: Sendable {
     func put(key: String, data: Data, contentType: String) async throws
     /// Size and content type of a stored object, or nil when absent.
     func head(key: String) async throws -> BlobInfo?
-    /// Reads `range` (whole object when nil) in chunks, in order.
-    func read(key: String, range: ClosedRange<Int64>?) async throws -> AsyncThrowingStream<Data, any Error>
+    /// Reads `range` (whole object when nil) and hands `body` its bytes, in order, as a pull-based
+    /// sequence: the next chunk is read only when `body` asks for it, so a consumer that waits for a
+    /// slow client keeps memory at a few chunks. The file or connection is released when `body` returns.
+    /// - Throws: before calling `body` when the object is absent or cannot be opened; while `body`
+    ///   iterates when reading fails; and whatever `body` throws.
+    func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result
     /// Deletes an object; deleting an absent one is not an error.
     func delete(key: String) async throws
     /// Throws when the storage cannot be reached (readiness).

@@ -143,8 +143,7 @@ public struct JobRunner: Sendable {
         if let url = job.imageURL {
             image = .url(url)
         } else if withImage, let key = job.imageKey {
-            var data = Data()
-            for try await chunk in try await blobs.read(key: key, range: nil) { data.append(chunk) }
+            let data = try await blobs.read(key: key, range: nil) { try await $0.collect(upTo: ImageInput.maxBytes) }
             image = .bytes(data, mediaType: ImageInput.sniffMediaType(data) ?? "application/octet-stream")
         }
         return ProviderRequest(

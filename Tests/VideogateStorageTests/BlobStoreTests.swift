@@ -9,9 +9,7 @@ struct BlobStoreTests {
     }
 
     static func read(_ store: LocalBlobStore, _ key: String, _ range: ClosedRange<Int64>? = nil) async throws -> Data {
-        var data = Data()
-        for try await chunk in try await store.read(key: key, range: range) { data.append(chunk) }
-        return data
+        try await store.read(key: key, range: range) { try await $0.collect(upTo: 64 * 1024 * 1024) }
     }
 
     @Test func putHeadReadDelete() async throws {

@@ -79,9 +79,11 @@ struct ContentRoutes: Sendable {
         headers[.contentLength] = String(length)
         let blobs = services.blobs
         let readRange = range
+        // Backpressure end to end: the writer waits until the client took the previous chunk,
+        // and only then is the next one read, so a stalled client holds a few chunks, not the file.
         let body = ResponseBody(contentLength: Int(length)) { writer in
-            for try await chunk in try await blobs.read(key: key, range: readRange) {
-                try await writer.write(ByteBuffer(bytes: chunk))
+            try await blobs.read(key: key, range: readRange) { chunks in
+                for try await chunk in chunks { try await writer.write(chunk) }
             }
             try await writer.finish(nil)
         }

@@ -1,9 +1,11 @@
 import Foundation
+import NIOPosix
 
 /// Result storage on local disk under one root directory. Writes go to a temporary file in the
 /// destination's directory and are renamed into place, so a reader never sees a partial file.
 /// The content type follows the key's extension; the ETag is derived from size, modification
-/// time and inode, so it changes whenever the file is replaced.
+/// time and inode, so it changes whenever the file is replaced. File system calls run on NIO's
+/// thread pool, never on the Swift concurrency pool.
 public struct LocalBlobStore: BlobStore {
     public let root: URL
 
@@ -28,83 +30,58 @@ public struct LocalBlobStore: BlobStore {
 
     public func put(key: String, from file: URL, contentType: String) async throws {
         let destination = try fileURL(key)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = destination.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)")
-        do {
-            try FileManager.default.copyItem(at: file, to: temporary)
-            try Self.rename(temporary, to: destination)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
+        try await Self.blocking {
+            try Self.replace(destination) { temporary in try FileManager.default.copyItem(at: file, to: temporary) }
         }
     }
 
     public func put(key: String, data: Data, contentType: String) async throws {
         let destination = try fileURL(key)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = destination.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)")
-        do {
-            try data.write(to: temporary)
-            try Self.rename(temporary, to: destination)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
+        try await Self.blocking {
+            try Self.replace(destination) { temporary in try data.write(to: temporary) }
         }
     }
 
     public func head(key: String) async throws -> BlobInfo? {
-        let url = try fileURL(key)
-        var status = stat()
-        guard stat(url.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
-        let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
-        let etag = "\"\(String(status.st_size, radix: 16))-\(String(status.st_mtim.tv_sec, radix: 16))\(String(status.st_mtim.tv_nsec, radix: 16))-\(String(status.st_ino, radix: 16))\""
-        return BlobInfo(
-            size: Int64(status.st_size), contentType: Self.contentType(key), etag: etag, modifiedAt: Date(timeIntervalSince1970: modified))
+        let path = try fileURL(key).path
+        return try await Self.blocking {
+            var status = stat()
+            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+            let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+            let etag =
+                "\"\(String(status.st_size, radix: 16))-\(String(status.st_mtim.tv_sec, radix: 16))\(String(status.st_mtim.tv_nsec, radix: 16))-\(String(status.st_ino, radix: 16))\""
+            return BlobInfo(
+                size: Int64(status.st_size), contentType: Self.contentType(key), etag: etag, modifiedAt: Date(timeIntervalSince1970: modified))
+        }
     }
 
-    public func read(key: String, range: ClosedRange<Int64>?) async throws -> AsyncThrowingStream<Data, any Error> {
-        let handle = try FileHandle(forReadingFrom: try fileURL(key))
-        let start = range?.lowerBound ?? 0
-        let end = range?.upperBound
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                defer { try? handle.close() }
-                do {
-                    try handle.seek(toOffset: UInt64(start))
-                    var position = start
-                    while !Task.isCancelled {
-                        var want = 64 * 1024
-                        if let end { want = Int(min(Int64(want), end - position + 1)) }
-                        guard want > 0, let chunk = try handle.read(upToCount: want), !chunk.isEmpty else { break }
-                        position += Int64(chunk.count)
-                        continuation.yield(chunk)
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+    /// Reads one chunk per pull, with `pread` on NIO's thread pool and nothing read ahead: a
+    /// consumer that waits for a slow client holds one chunk of the file.
+    public func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result {
+        let chunks = try await FileChunks.open(path: try fileURL(key).path, range: range, chunkSize: Self.readChunkSize)
+        return try await body(BlobChunks(chunks))
     }
 
     public func delete(key: String) async throws {
         let url = try fileURL(key)
-        do {
-            try FileManager.default.removeItem(at: url)
-        } catch CocoaError.fileNoSuchFile {
-            return
-        } catch let error as CocoaError where error.code == .fileNoSuchFile {
-            return
+        try await Self.blocking {
+            do {
+                try FileManager.default.removeItem(at: url)
+            } catch let error as CocoaError where error.code == .fileNoSuchFile {
+                return
+            }
         }
     }
 
     public func ping() async throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue,
-            FileManager.default.isWritableFile(atPath: root.path)
-        else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: root.path])
+        let root = self.root
+        try await Self.blocking {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue,
+                FileManager.default.isWritableFile(atPath: root.path)
+            else {
+                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: root.path])
+            }
         }
     }
 
@@ -120,9 +97,26 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    private static func rename(_ source: URL, to destination: URL) throws {
-        guard Foundation.rename(source.path, destination.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path])
+    static let readChunkSize = 64 * 1024
+
+    /// Runs blocking file system calls on NIO's thread pool, off the Swift concurrency pool.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    /// Writes a temporary file beside `destination` with `write` and renames it into place, so a
+    /// reader sees the old file or the new one, never a partial one. Blocking: run it in `blocking`.
+    private static func replace(_ destination: URL, write: (URL) throws -> Void) throws {
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = destination.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)")
+        do {
+            try write(temporary)
+            guard Foundation.rename(temporary.path, destination.path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path])
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
         }
     }
 }

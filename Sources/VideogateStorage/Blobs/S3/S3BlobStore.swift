@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFileSystem
 import NIOHTTP1
 
 /// Result storage in an S3-compatible bucket (AWS S3, MinIO, R2, ...), signed with SigV4.
@@ -39,7 +40,7 @@ public struct S3BlobStore: BlobStore {
     /// in transit is TLS's job on https; `Content-Length` still bounds what S3 stores.
     public func put(key: String, from file: URL, contentType: String) async throws {
         let objectKey = try objectKey(key)
-        let size = try Self.fileSize(file)
+        let size = try await Self.fileSize(file)
         if size > multipartThreshold {
             try await multipartUpload(objectKey: objectKey, file: file, size: size, contentType: contentType)
             return
@@ -76,45 +77,18 @@ public struct S3BlobStore: BlobStore {
             etag: response.headers.first(name: "etag") ?? "\"\(size)-\(Int(modified.timeIntervalSince1970))\"", modifiedAt: modified)
     }
 
-    /// GET object (with `Range: bytes=a-b` for a range), its body passed on as it arrives.
-    /// - Throws: `S3Error` with `isNotFound` when the object does not exist (before the stream starts).
-    public func read(key: String, range: ClosedRange<Int64>?) async throws -> AsyncThrowingStream<Data, any Error> {
+    /// GET object (with `Range: bytes=a-b` for a range), its body pulled from the connection as
+    /// `body` consumes it: AsyncHTTPClient stops reading the socket while `body` waits, so a slow
+    /// consumer holds a few buffers, not the object.
+    /// - Throws: `S3Error` with `isNotFound` when the object does not exist (before `body` is called).
+    public func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result {
         var call = S3Transport.Call(method: .GET, objectKey: try objectKey(key))
         if let range { call.headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
         call.timeout = .hours(6)
         let response = try await transport.expectSuccess(call)
         // A server that ignores Range answers 200 with the whole object: cut the range out ourselves.
-        var skip: Int64 = 0
-        var limit = Int64.max
-        if let range, response.status != .partialContent {
-            skip = range.lowerBound
-            limit = range.upperBound - range.lowerBound + 1
-        }
-        return AsyncThrowingStream { [skip, limit] continuation in
-            let task = Task {
-                do {
-                    var skip = skip
-                    var left = limit
-                    for try await var buffer in response.body {
-                        if skip > 0 {
-                            let dropped = Int(min(skip, Int64(buffer.readableBytes)))
-                            buffer.moveReaderIndex(forwardBy: dropped)
-                            skip -= Int64(dropped)
-                        }
-                        let take = Int(min(left, Int64(buffer.readableBytes)))
-                        if take > 0, let bytes = buffer.readBytes(length: take) {
-                            continuation.yield(Data(bytes))
-                            left -= Int64(take)
-                        }
-                        if left == 0 { break }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        guard let range, response.status != .partialContent else { return try await body(BlobChunks(response.body)) }
+        return try await body(BlobChunks(ByteWindow(base: response.body, skip: range.lowerBound, length: range.upperBound - range.lowerBound + 1)))
     }
 
     /// DELETE object; an absent object (204 or 404) is fine, a missing bucket is not.
@@ -160,9 +134,9 @@ public struct S3BlobStore: BlobStore {
         return configuration.objectKey(key)
     }
 
-    static func fileSize(_ file: URL) throws -> Int64 {
-        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
-        return (attributes[.size] as? NSNumber)?.int64Value ?? 0
+    static func fileSize(_ file: URL) async throws -> Int64 {
+        guard let info = try await FileSystem.shared.info(forFileAt: FilePath(file.path)) else { throw POSIXError(.ENOENT) }
+        return info.size
     }
 
     /// A minute, plus a second per MiB (at least 1 MiB/s).
