@@ -88,6 +88,14 @@ public struct SubmissionValidator: Sendable {
                 throw GatewayError(.missingImage, "An image is required for image-to-video.", param: "image")
             }
             image = try ImageInput.parse(imageText, policy: outbound)
+            // Bytes are checked here against the model's provider (test keys too, so test and live agree);
+            // a URL's size is known only once the worker fetches it.
+            if case .bytes(let data, _) = image {
+                guard let size = ImageSize.read(data) else {
+                    throw GatewayError(.invalidImage, "The image's header does not state a readable pixel size.", param: "image")
+                }
+                try ImageLimits.of(model.provider)?.check(size, provider: model.provider.displayName)
+            }
         }
 
         var ratio = model.defaultAspectRatio

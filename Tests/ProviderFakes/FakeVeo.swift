@@ -11,10 +11,14 @@ import Hummingbird
 public struct FakeVeo: Sendable {
     /// The Gemini API key the fake accepts in `x-goog-api-key`.
     public let apiKey: String
+    /// Origin (`http://host:port`) named in finished operations' video URIs; nil names the fake itself.
+    /// Another origin plays a response that points the adapter at a host that must not get the key.
+    public let fileOrigin: String?
 
     /// A fake that accepts `apiKey`.
-    public init(apiKey: String = "gemini-test") {
+    public init(apiKey: String = "gemini-test", fileOrigin: String? = nil) {
         self.apiKey = apiKey
+        self.fileOrigin = fileOrigin
     }
 
     /// Registers the create, operation and file routes under `/v1beta`.
@@ -54,7 +58,7 @@ public struct FakeVeo: Sendable {
             switch fake.advance(name) {
             case .running?: operation["done"] = false
             case .succeeded?:
-                let uri = "\(fake.origin)/v1beta/files/\(Self.fileID(name)):download?alt=media"
+                let uri = "\(fileOrigin ?? fake.origin)/v1beta/files/\(Self.fileID(name)):download?alt=media"
                 operation["response"] = ["@type": response, "generateVideoResponse": ["generatedSamples": [["video": ["uri": uri]]]]]
             case .failed?: operation["error"] = ["code": 13, "message": "Internal error"]
             case .refused?:

@@ -91,7 +91,7 @@ struct LiveProviderTests {
     }
 
     func submit(_ client: any TestClientProtocol, key: String, model: String, image: Bool = false) async throws -> String {
-        let imageField = image ? #","image":"\#(tinyPNGBase64)""# : ""
+        let imageField = image ? #","image":"\#(startPNGBase64)""# : ""
         let response = try await client.submit(key: key, json: #"{"prompt":"a red fox in snow","model":"\#(model)","aspect_ratio":"9:16"\#(imageField)}"#)
         #expect(response.status == .ok, "\(response.text)")
         return try #require(try response.json()["request_id"] as? String)

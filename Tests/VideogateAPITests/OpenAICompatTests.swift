@@ -55,7 +55,7 @@ struct OpenAICompatTests {
                 key: key,
                 [
                     .text("prompt", "the fox runs"), .text("model", "kling-v2.5-turbo-pro-i2v"), .text("seconds", "10"),
-                    .file("input_reference", tinyPNG, filename: filename, contentType: contentType),
+                    .file("input_reference", startPNG, filename: filename, contentType: contentType),
                 ])
             #expect(response.status == .ok, "\(response.text)")
             let id = try #require(try response.json()["id"] as? String)
@@ -71,7 +71,7 @@ struct OpenAICompatTests {
         let (account, key, _) = try await gateway.account()
         try await gateway.test { client in
             let response = try await client.createVideo(
-                key: key, [.text("prompt", "p"), .text("model", "sora-2"), .file("input_reference", tinyPNG)])
+                key: key, [.text("prompt", "p"), .text("model", "sora-2"), .file("input_reference", startPNG)])
             let id = try #require(try response.json()["id"] as? String)
             let job = try #require(try await gateway.store.job(id: id, accountID: account.id))
             #expect(job.mode == .textToVideo && job.imageKey == nil)
@@ -87,7 +87,7 @@ struct OpenAICompatTests {
             let number = try await client.createVideo(key: key, json: #"{"prompt":"p","model":"sora-2","seconds":8}"#).json()
             #expect(number["seconds"] as? String == "8")
             let image = try await client.createVideo(
-                key: key, json: #"{"prompt":"p","model":"veo3.1-i2v","input_reference":{"image_url":"data:image/png;base64,\#(tinyPNGBase64)"}}"#)
+                key: key, json: #"{"prompt":"p","model":"veo3.1-i2v","input_reference":{"image_url":"data:image/png;base64,\#(startPNGBase64)"}}"#)
             #expect(image.status == .ok, "\(image.text)")
             let id = try #require(try image.json()["id"] as? String)
             #expect(try await gateway.store.job(id: id, accountID: account.id)?.mode == .imageToVideo)

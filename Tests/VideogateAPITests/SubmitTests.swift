@@ -214,7 +214,7 @@ struct SubmitTests {
         let gateway = try await TestGateway.make()
         let (account, key, _) = try await gateway.account()
         try await gateway.test { client in
-            let body = #"{"prompt":"x","model":"wan-2.5-i2v","image":"data:image/png;base64,\#(tinyPNGBase64)","metadata":{"order":"7"}}"#
+            let body = #"{"prompt":"x","model":"wan-2.5-i2v","image":"data:image/png;base64,\#(startPNGBase64)","metadata":{"order":"7"}}"#
             let response = try await client.submit(key: key, json: body).json()
             #expect(response["mode"] as? String == "image-to-video")
             #expect((response["metadata"] as? [String: String]) == ["order": "7"])

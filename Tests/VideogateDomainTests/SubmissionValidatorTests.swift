@@ -20,7 +20,8 @@ struct SubmissionValidatorTests {
         }
     }
 
-    static let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    /// A 360x360 PNG: the smallest square every image-to-video provider takes.
+    static let png = "iVBORw0KGgoAAAANSUhEUgAAAWgAAAFoCAIAAAD1h/aCAAADXklEQVR42u3UMQ0AAAzDsEIapEEa5GHob8kIciSzB1CJBIBxAMYBGAdgHIBxABgHYByAcQDGARgHgHEAxgEYB2AcgHEAGAdgHIBxAMYBGAdgHADGARgHYByAcQDGAWAcgHEAxgEYB2AcAMYBGAdgHIBxAMYBYByAcQDGARgHYByAcQAYB2AcgHEAxgEYB4BxAMYBGAdgHIBxABgHYByAcQDGARgHgHEAxgEYB2AcgHEAxgFgHIBxAMYBGAdgHADGARgHYByAcQDGAWAcgHEAxgEYB2AcAMYBGAdgHIBxAMYBGAeAcQDGARgHYByAcQAYB2AcgHEAxgEYB4BxAMYBGAdgHIBxAMahAmAcgHEAxgEYB2AcAMYBGAdgHIBxAMYBYByAcQDGARgHYBwAxgEYB2AcgHEAxgEYB4BxAMYBGAdgHIBxABgHYByAcQDGARgHgHEAxgEYB2AcgHEAGAdgHIBxAMYBGAdgHADGARgHYByAcQDGAWAcgHEAxgEYB2AcAMYBGAdgHIBxAMYBYByAcQDGARgHYByAcQAYB2AcgHEAxgEYB4BxAMYBGAdgHIBxABgHYByAcQDGARgHYBwqAMYBGAdgHIBxAMYBYByAcQDGARgHYBwAxgEYB2AcgHEAxgFgHIBxAMYBGAdgHIBxABgHYByAcQDGARgHgHEAxgEYB2AcgHEAGAdgHIBxAMYBGAeAcQDGARgHYByAcQDGAWAcgHEAxgEYB2AcAMYBGAdgHIBxAMYBYByAcQDGARgHYBwAxgEYB2AcgHEAxgEYB4BxAMYBGAdgHIBxABgHYByAcQDGARgHgHEAxgEYB2AcgHEAxiEBYByAcQDGARgHYBwAxgEYB2AcgHEAxgFgHIBxAMYBGAdgHADGARgHYByAcQDGARgHgHEAxgEYB2AcgHEAGAdgHIBxAMYBGAeAcQDGARgHYByAcQAYB2AcgHEAxgEYB2AcAMYBGAdgHIBxAMYBYByAcQDGARgHYBwAxgEYB2AcgHEAxgFgHIBxAMYBGAdgHIBxABgHYByAcQDGARgHgHEAxgEYB2AcgHEAGAdgHIBxAMYBGAeAcQDGARgHYByAcQDGAWAcgHEAxgEYB2AcAMYBGAdgHIBxAMYBYByAcQDGARgHYByAcagAdB4Hl6lYcEDpZQAAAABJRU5ErkJggg=="
 
     @Test(arguments: [
         (#"{"model":"sora-2"}"#, "missing_prompt", "prompt"),
@@ -103,10 +104,10 @@ struct SubmissionValidatorTests {
     func imagesAreCheckedByContent(prefix: String) throws {
         let png = try validator.validate(try body(#"{"prompt":"p","model":"wan-2.5-i2v","image":"\#(prefix)\#(Self.png)"}"#))
         guard case .bytes(let data, let mediaType) = png.image else { Issue.record("not bytes"); return }
-        #expect(mediaType == "image/png" && data.count == 70)
-        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16]).base64EncodedString()
+        #expect(mediaType == "image/png" && data.count == 919)
+        let jpeg = ImageHeaders.jpeg(400, 400).base64EncodedString()
         #expect(try validator.validate(try body(#"{"prompt":"p","model":"wan-2.5-i2v","image":"\#(prefix)\#(jpeg)"}"#)).image == .bytes(Data(base64Encoded: jpeg)!, mediaType: "image/jpeg"))
-        let webp = Data(Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8)).base64EncodedString()
+        let webp = ImageHeaders.webp(400, 400).base64EncodedString()
         guard case .bytes(_, let webpType)? = try validator.validate(try body(#"{"prompt":"p","model":"wan-2.5-i2v","image":"\#(webp)"}"#)).image else {
             Issue.record("webp not accepted")
             return

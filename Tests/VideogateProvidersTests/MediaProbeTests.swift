@@ -52,10 +52,15 @@ import VideogateProviders
         }
     }
 
-    @Test func missingToolIsReportedAsToolFailed() async {
+    @Test func missingToolIsReportedAsToolFailed() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        // An MP4's first box, so that the file passes the container check and the tool is needed.
+        let video = scratch.file("video.mp4")
+        try Data([0, 0, 0, 0x18] + Array("ftypisom".utf8)).write(to: video)
         let probe = MediaProbe(ffprobePath: "/nonexistent/ffprobe")
         await #expect {
-            try await probe.inspect(URL(fileURLWithPath: "/tmp/video.mp4"))
+            try await probe.inspect(video)
         } throws: { error in
             guard case MediaProbeError.toolFailed(let tool, _) = error else { return false }
             return tool == "ffprobe"

@@ -44,11 +44,7 @@ import VideogateProviders
     @Test func startImageBytesBecomeTheBackground() async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        let png = scratch.file("start.png")
-        let made = try await ProcessRunner.run(
-            "ffmpeg", arguments: ["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=300x200", "-frames:v", "1", png.path],
-            timeout: 30)
-        try #require(made.succeeded)
+        let png = try await stillPNG(in: scratch, width: 300, height: 200)
         let image = ProviderImage.bytes(try Data(contentsOf: png), mediaType: "image/png")
         let destination = scratch.file("video.mp4")
         try await SandboxProvider(delay: 0, shortSide: 360).fetchResult(sandboxHandle(image: image), result: ProviderResult(), to: destination)
@@ -57,13 +53,67 @@ import VideogateProviders
         #expect(abs(info.durationSeconds - 4) <= 0.1)
     }
 
-    @Test func undecodableStartImageFallsBackToTheTestPicture() async throws {
+    @Test(arguments: [Data("not an image at all".utf8), Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + Data("broken".utf8)])
+    func undecodableStartImageIsAFinalInvalidImage(bytes: Data) async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let destination = scratch.file("video.mp4")
-        let image = ProviderImage.bytes(Data("not an image at all".utf8), mediaType: "image/png")
-        try await SandboxProvider(delay: 0, shortSide: 144).fetchResult(sandboxHandle(image: image), result: ProviderResult(), to: destination)
-        #expect(try await MediaProbe().inspect(destination).codec == "h264")
+        let image = ProviderImage.bytes(bytes, mediaType: "image/png")
+        await #expect {
+            try await SandboxProvider(delay: 0, shortSide: 144).fetchResult(sandboxHandle(image: image), result: ProviderResult(), to: destination)
+        } throws: { error in
+            guard case ProviderFailure.final(let failure) = error else { return false }
+            return failure.code == .invalidImage
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
+    }
+
+    /// The regression of issue 9: ffmpeg looped a pipe-demuxed PNG by re-reading it, and on a PNG with
+    /// bytes after IEND its parser grew without end ("Failed to reallocate parser buffer") until the
+    /// 280 s timeout. The still is now decoded once and repeated by the `loop` filter.
+    @Test(arguments: [Data(), Data("trailing bytes after IEND".utf8)])
+    func aOnePixelPNGRendersWithinSeconds(trailer: Data) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let destination = scratch.file("video.mp4")
+        let onePixel = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
+        let image = ProviderImage.bytes(onePixel + trailer, mediaType: "image/png")
+        // A short margin: the old hang would now fail this render after 6 s instead of passing.
+        let provider = SandboxProvider(delay: 0, shortSide: 360, renderMargin: 1)
+        try await provider.fetchResult(sandboxHandle(duration: 1, image: image), result: ProviderResult(), to: destination)
+        let info = try await MediaProbe().inspect(destination)
+        #expect(info.width == 640 && info.height == 360)
+        #expect(abs(info.durationSeconds - 1) <= 0.1)
+    }
+
+    @Test(arguments: [true, false])
+    func aHangingRenderEndsAtItsDurationBoundedTimeout(withImage: Bool) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let tools = try ScratchDirectory()
+        defer { tools.remove() }
+        let fakeFFmpeg = tools.file("ffmpeg")
+        try Data("#!/bin/sh\nexec sleep 600\n".utf8).write(to: fakeFFmpeg)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fakeFFmpeg.path)
+        let provider = SandboxProvider(delay: 0, shortSide: 144, ffmpegPath: fakeFFmpeg.path, renderMargin: 0)
+        #expect(provider.renderTimeout(seconds: 1) == 5)
+        #expect(SandboxProvider(delay: 0).renderTimeout(seconds: 8) == 70)
+        let png = try Data(contentsOf: try await stillPNG(in: scratch, width: 320, height: 240))
+        let handle = sandboxHandle(duration: 1, image: withImage ? .bytes(png, mediaType: "image/png") : nil)
+        let started = ContinuousClock.now
+        let failure: ProviderFailure?
+        do {
+            try await provider.fetchResult(handle, result: ProviderResult(), to: scratch.file("video.mp4"))
+            failure = nil
+        } catch {
+            failure = error
+        }
+        #expect(ContinuousClock.now - started < .seconds(30))
+        switch failure {
+        case .final(let jobFailure)?: #expect(withImage && jobFailure.code == .invalidImage)
+        case .retryable(let message, _)?: #expect(!withImage && message.contains("did not finish"))
+        case nil: Issue.record("a hanging ffmpeg produced a video")
+        }
     }
 
     @Test func ffmpegFailureIsRetryableAndLeavesNoFile() async throws {
@@ -134,4 +184,14 @@ import VideogateProviders
         #expect(SandboxProvider.frameSize(for: .portrait, shortSide: shortSide) == (shortSide / 2 * 2, longSide))
         #expect(SandboxProvider.frameSize(for: .square, shortSide: shortSide) == (shortSide / 2 * 2, shortSide / 2 * 2))
     }
+}
+
+/// A still PNG of the test picture, written by ffmpeg into `scratch`.
+func stillPNG(in scratch: ScratchDirectory, width: Int, height: Int) async throws -> URL {
+    let png = scratch.file("still-\(width)x\(height).png")
+    let made = try await ProcessRunner.run(
+        "ffmpeg", arguments: ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height)", "-frames:v", "1", png.path],
+        timeout: 30)
+    try #require(made.succeeded)
+    return png
 }

@@ -65,8 +65,10 @@ public struct ProviderSettings: Sendable {
 extension ProviderHTTP {
     /// The start image as bytes: a URL is fetched under the outbound rules (at most 10 MiB, PNG,
     /// JPEG or WebP by content). A URL that is refused or cannot be fetched ends the job in
-    /// `error` / `invalid_image`.
-    public func imageBytes(_ image: ProviderImage) async throws(ProviderFailure) -> (data: Data, mediaType: String) {
+    /// `error` / `invalid_image`, and so does a fetched image outside `limits` (bytes were checked at submission).
+    public func imageBytes(_ image: ProviderImage, limits: ImageLimits? = nil, provider: ProviderKind? = nil)
+        async throws(ProviderFailure) -> (data: Data, mediaType: String)
+    {
         switch image {
         case .bytes(let data, let mediaType):
             return (data, mediaType)
@@ -86,6 +88,16 @@ extension ProviderHTTP {
             }
             guard let mediaType = ImageInput.sniffMediaType(fetched.data) else {
                 throw .final(JobFailure(.invalidImage, "The image URL does not point at a PNG, JPEG or WebP image."))
+            }
+            if let limits {
+                guard let size = ImageSize.read(fetched.data) else {
+                    throw .final(JobFailure(.invalidImage, "The image at the URL does not state a readable pixel size."))
+                }
+                do {
+                    try limits.check(size, provider: provider?.displayName ?? "the provider")
+                } catch {
+                    throw .final(JobFailure(.invalidImage, error.message))
+                }
             }
             return (fetched.data, mediaType)
         }

@@ -12,7 +12,8 @@ import VideogateDomain
 /// - The answer is a long-running operation `{"name": "models/M/operations/ID"}`, polled with
 ///   `GET /{name}` until `"done": true`: then `error` `{code, message}`, or
 ///   `response.generateVideoResponse.generatedSamples[0].video.uri` (downloaded with the same key;
-///   it may redirect, and the key is not sent to another host), or no samples with
+///   only when the URI is on the configured Gemini origin; it may redirect, and the key is not sent
+///   to another host), or no samples with
 ///   `raiMediaFilteredCount` / `raiMediaFilteredReasons` (a safety refusal).
 /// - The Gemini API has no idempotency key for this call: a crash between its answer and our
 ///   commit can leave a second upstream operation (see the README).
@@ -83,7 +84,7 @@ public struct VeoProvider: VideoProvider {
     public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
         var image: CreateBody.Instance.Image?
         if request.mode == .imageToVideo, let source = request.image {
-            let (data, mediaType) = try await http.imageBytes(source)
+            let (data, mediaType) = try await http.imageBytes(source, limits: ImageLimits.of(.veo), provider: .veo)
             image = .init(bytesBase64Encoded: data.base64EncodedString(), mimeType: mediaType)
         }
         let body = CreateBody(
@@ -123,9 +124,29 @@ public struct VeoProvider: VideoProvider {
         return .failed(JobFailure(.providerError, "Veo finished the operation without a video."))
     }
 
+    /// Downloads the video URI under the outbound rules. The key goes only to the configured Gemini
+    /// origin: a URI on any other scheme, host or port (a response can name any) is fetched without it.
     public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
         guard let url = result.videoURL else { throw .retryable("no Veo video URI to fetch", retryAfter: nil) }
-        try await http.fetchResultFile(url, headers: [("x-goog-api-key", apiKey)], to: destination, provider: "Veo")
+        let headers = sendsKey(to: url) ? [("x-goog-api-key", apiKey)] : []
+        try await http.fetchResultFile(url, headers: headers, to: destination, provider: "Veo")
+    }
+
+    /// True when `url` has the configured base URL's scheme, host and port (the scheme's default port
+    /// when none is written): only then does a download carry the Gemini key.
+    public func sendsKey(to url: String) -> Bool { Self.sameOrigin(url, baseURL) }
+
+    private static func sameOrigin(_ first: String, _ second: String) -> Bool {
+        func origin(_ url: String) -> (scheme: String, host: String, port: Int)? {
+            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+                let host = components.host?.lowercased(), !host.isEmpty
+            else { return nil }
+            let defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
+            guard let port = components.port ?? defaultPort else { return nil }
+            return (scheme, host, port)
+        }
+        guard let first = origin(first), let second = origin(second) else { return false }
+        return first == second
     }
 
     func failure(_ response: ProviderHTTP.Response) -> ProviderFailure {

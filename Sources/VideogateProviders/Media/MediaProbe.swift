@@ -58,21 +58,39 @@ public struct MediaProbe: Sendable {
         self.timeout = timeout
     }
 
+    /// The ffmpeg demuxer every downloaded video is read with: MP4 and QuickTime only, so that a
+    /// file that is really a playlist (HLS, concat) or another container never makes ffprobe or
+    /// ffmpeg open the files or URLs it names.
+    public static let videoDemuxer = "mov,mp4,m4a,3gp,3g2,mj2"
+    /// Input options for files that came from outside: that demuxer, and the `file` protocol only.
+    static func videoInput(_ file: URL) -> [String] {
+        ["-protocol_whitelist", "file", "-f", videoDemuxer, "-i", "file:" + file.path]
+    }
+
     /// The codec, frame size, duration and byte size of the first video stream of `file`.
-    /// - Throws: `MediaProbeError.toolFailed` when ffprobe cannot read the file, `.notAVideo` when
-    ///   it holds no video stream (or only a still image), `.unreadableReport` on unexpected output.
+    /// The file must start with an ISO base media box (`ftyp`, `moov`, `mdat`, ...): anything else is
+    /// refused before ffprobe runs, and ffprobe reads it with the MP4 demuxer and the `file` protocol only.
+    /// - Throws: `MediaProbeError.toolFailed` when the file or ffprobe cannot be read, `.notAVideo` when
+    ///   it is not an MP4/QuickTime file or holds no video stream, `.unreadableReport` on unexpected output.
     public func inspect(_ file: URL) async throws(MediaProbeError) -> MediaInfo {
+        let head: Data
+        do {
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            head = try handle.read(upToCount: 12) ?? Data()
+        } catch {
+            throw .toolFailed(tool: "ffprobe", message: "could not read \(file.lastPathComponent): \(error)")
+        }
+        guard Self.isISOBaseMedia(head) else {
+            throw .notAVideo("\(file.lastPathComponent) is not an MP4 or QuickTime file")
+        }
         let output = try await runTool(
-            ffprobePath, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", "--", file.path])
+            ffprobePath, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format"] + Self.videoInput(file))
         let report: FFprobeReport
         do {
             report = try JSONDecoder().decode(FFprobeReport.self, from: output.stdout)
         } catch {
             throw .unreadableReport(String(describing: error))
-        }
-        let formatName = report.format?.formatName ?? ""
-        if formatName == "image2" || formatName.hasSuffix("_pipe") {
-            throw .notAVideo("\(file.lastPathComponent) is a still image (\(formatName))")
         }
         let streams = report.streams ?? []
         guard let stream = streams.first(where: { $0.codecType == "video" && $0.disposition?.attachedPic != 1 }) else {
@@ -106,7 +124,8 @@ public struct MediaProbe: Sendable {
         // The clamped seek normally lands on a frame; the first frame is the fallback when it does not.
         for time in [min(max(0, requested), latest), 0] {
             _ = try await runTool(ffmpegPath, [
-                "-nostdin", "-hide_banner", "-v", "error", "-y", "-ss", String(format: "%.3f", time), "-i", video.path,
+                "-nostdin", "-hide_banner", "-v", "error", "-y", "-ss", String(format: "%.3f", time),
+            ] + Self.videoInput(video) + [
                 "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", temporary.path,
             ])
             let written = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? NSNumber)?.intValue ?? 0
@@ -118,6 +137,13 @@ public struct MediaProbe: Sendable {
             }
         }
         throw .toolFailed(tool: "ffmpeg", message: "no frame could be decoded from \(video.lastPathComponent)")
+    }
+
+    /// True when `head` (the first 12 bytes of a file) starts with a box that opens MP4 and QuickTime files.
+    static func isISOBaseMedia(_ head: Data) -> Bool {
+        guard head.count >= 8 else { return false }
+        let type = String(decoding: head[head.startIndex + 4..<head.startIndex + 8], as: UTF8.self)
+        return ["ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid"].contains(type)
     }
 
     func runTool(_ tool: String, _ arguments: [String]) async throws(MediaProbeError) -> ProcessOutput {

@@ -23,20 +23,24 @@ public struct SandboxProvider: VideoProvider {
     public let ffmpegPath: String
     /// Font for the prompt; nil lets fontconfig choose a sans-serif face.
     public let fontFile: String?
+    /// Seconds a render may take beyond 5 s per second of video (see `renderTimeout(seconds:)`).
+    public let renderMargin: TimeInterval
     private let clock: any WallClock
 
     /// - Parameters:
     ///   - delay: seconds from submission to success (`VIDEOGATE_SANDBOX_DELAY_MS` / 1000).
     ///   - shortSide: frame short side, made even and clamped to 16...4320; 720 gives 1280x720, 720x1280 and 720x720.
     ///   - fontFile: defaults to DejaVu Sans (Debian `fonts-dejavu-core`) when installed, else fontconfig's "Sans".
+    ///   - renderMargin: the fixed part of a render's time limit (30 s; tests shorten it).
     public init(
         delay: TimeInterval, shortSide: Int = 720, ffmpegPath: String = "ffmpeg", fontFile: String? = SandboxProvider.defaultFontFile,
-        clock: any WallClock = SystemWallClock()
+        renderMargin: TimeInterval = 30, clock: any WallClock = SystemWallClock()
     ) {
         self.delay = max(0, delay.isFinite ? delay : 0)
         self.shortSide = max(16, min(4320, shortSide)) / 2 * 2
         self.ffmpegPath = ffmpegPath
         self.fontFile = fontFile
+        self.renderMargin = max(0, renderMargin)
         self.clock = clock
     }
 
@@ -82,9 +86,15 @@ public struct SandboxProvider: VideoProvider {
         return .succeeded(ProviderResult())
     }
 
+    /// Longest time one render may take: `renderMargin` plus 5 s per second of video (70 s for 8 s
+    /// by default, where 280 s was once allowed). A normal 8 s render takes one to two seconds on one core.
+    public func renderTimeout(seconds: Int) -> TimeInterval { renderMargin + 5 * Double(max(1, seconds)) }
+
     /// Renders the video into a temporary file beside `destination`, then renames it into place.
-    /// A start image given as bytes becomes the background; if ffmpeg cannot use it, the test picture is.
-    /// - Throws: `ProviderFailure.retryable` with ffmpeg's error output when rendering fails.
+    /// A start image given as bytes becomes the background, read with the demuxer of its sniffed type.
+    /// - Throws: `ProviderFailure.final` `invalid_image` when ffmpeg fails or times out on the start
+    ///   image (the same input would fail again); `ProviderFailure.retryable` with ffmpeg's error
+    ///   output when the test picture fails to render.
     public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
         let request = handle.request
         let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
@@ -101,23 +111,33 @@ public struct SandboxProvider: VideoProvider {
         let text = SandboxCaption.layout(
             prompt: request.prompt, header: "videogate sandbox \u{B7} \(request.aspectRatio.rawValue) \u{B7} \(seconds) s",
             width: size.width, height: size.height, fontSize: fontSize)
-        var background: URL?
+        var background: SandboxBackground?
+        if case .bytes(let data, _) = request.image {
+            guard let demuxer = MediaProbe.imageDemuxer(for: data) else {
+                throw .final(JobFailure(.invalidImage, "The start image is not a PNG, JPEG or WebP file."))
+            }
+            background = SandboxBackground(file: image, demuxer: demuxer)
+        }
         do {
             try Data(text.utf8).write(to: caption)
-            if case .bytes(let data, _) = request.image, !data.isEmpty {
-                try data.write(to: image)
-                background = image
-            }
+            if case .bytes(let data, _) = request.image, background != nil { try data.write(to: image) }
         } catch {
             throw .retryable("sandbox render could not write its temporary files: \(error)", retryAfter: nil)
         }
         let overlay = drawText(caption: caption, fontSize: fontSize, seconds: seconds)
-        var output = try await render(size: size, seconds: seconds, background: background, overlay: overlay, to: video)
-        if background != nil, !output.succeeded {
-            output = try await render(size: size, seconds: seconds, background: nil, overlay: overlay, to: video)
+        let output: ProcessOutput
+        do {
+            output = try await render(size: size, seconds: seconds, background: background, overlay: overlay, to: video)
+        } catch .timedOut(let limit, _) where background != nil {
+            throw .final(JobFailure(.invalidImage, "The start image could not be rendered within \(Int(limit)) s."))
+        } catch {
+            throw .retryable("sandbox render failed: \(error.description)", retryAfter: nil)
         }
         guard output.succeeded else {
             let tail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).suffix(1500)
+            if background != nil {
+                throw .final(JobFailure(.invalidImage, "The start image could not be decoded (ffmpeg: \(tail.suffix(300)))."))
+            }
             throw .retryable("sandbox render failed (ffmpeg exit \(output.exitCode)): \(tail)", retryAfter: nil)
         }
         guard rename(video.path, destination.path) == 0 else {
@@ -125,31 +145,33 @@ public struct SandboxProvider: VideoProvider {
         }
     }
 
-    /// One ffmpeg run writing `video`; the input is the test source, or the still `background` scaled and padded to the frame.
+    /// One ffmpeg run writing `video`: the test source, or the still `background` decoded once with an
+    /// explicit demuxer, repeated by the `loop` filter (not by re-reading the file: looping a pipe
+    /// demuxer made ffmpeg's parser grow without bound on some PNGs until the timeout), scaled and
+    /// padded to the frame. `-frames:v` bounds the output whatever the input's timestamps say.
     private func render(
-        size: (width: Int, height: Int), seconds: Int, background: URL?, overlay: String, to video: URL
-    ) async throws(ProviderFailure) -> ProcessOutput {
+        size: (width: Int, height: Int), seconds: Int, background: SandboxBackground?, overlay: String, to video: URL
+    ) async throws(ProcessRunnerError) -> ProcessOutput {
         let (width, height) = (size.width, size.height)
         let rate = Self.frameRate
         var arguments = ["-nostdin", "-hide_banner", "-v", "error", "-y"]
         let filter: String
         if let background {
-            arguments += ["-loop", "1", "-framerate", "\(rate)", "-t", "\(seconds)", "-i", background.path]
-            filter = "scale=\(width):\(height):force_original_aspect_ratio=decrease,pad=\(width):\(height):(ow-iw)/2:(oh-ih)/2:color=black,"
+            arguments += [
+                "-protocol_whitelist", "file", "-f", background.demuxer, "-framerate", "\(rate)", "-i", "file:" + background.file.path,
+            ]
+            filter = "loop=loop=-1:size=1:start=0,"
+                + "scale=\(width):\(height):force_original_aspect_ratio=decrease,pad=\(width):\(height):(ow-iw)/2:(oh-ih)/2:color=black,"
                 + "setsar=1,fps=\(rate),format=yuv420p,\(overlay)"
         } else {
             arguments += ["-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=\(rate):duration=\(seconds)"]
             filter = "format=yuv420p,\(overlay)"
         }
         arguments += [
-            "-vf", filter, "-t", "\(seconds)", "-r", "\(rate)", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "26",
-            "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", video.path,
+            "-vf", filter, "-t", "\(seconds)", "-frames:v", "\(seconds * rate)", "-r", "\(rate)", "-an", "-c:v", "libx264",
+            "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", video.path,
         ]
-        do {
-            return try await ProcessRunner.run(ffmpegPath, arguments: arguments, timeout: 120 + 20 * Double(seconds))
-        } catch {
-            throw .retryable("sandbox render failed: \(error.description)", retryAfter: nil)
-        }
+        return try await ProcessRunner.run(ffmpegPath, arguments: arguments, timeout: renderTimeout(seconds: seconds))
     }
 
     /// The drawtext filter: the caption file read verbatim (no `%{}` expansion), centred on a
@@ -160,6 +182,12 @@ public struct SandboxProvider: VideoProvider {
             + ":fontcolor=white:line_spacing=\(fontSize / 4):box=1:boxcolor=black@0.6:boxborderw=\(fontSize / 3)"
             + ":x=(w-text_w)/2:y=(h-text_h)/2+h/12*sin(2*PI*t/\(seconds))"
     }
+}
+
+/// A start image written to scratch space, and the ffmpeg demuxer that reads it.
+struct SandboxBackground {
+    var file: URL
+    var demuxer: String
 }
 
 /// The text drawn on sandbox videos, and the escaping of file paths inside ffmpeg filter graphs.

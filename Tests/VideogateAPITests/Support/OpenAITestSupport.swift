@@ -37,8 +37,8 @@ func multipartBody(_ parts: [FormPart], boundary: String = "vg-" + Identifier.ra
     return ("multipart/form-data; boundary=\(boundary)", body)
 }
 
-/// The 1x1 PNG of `tinyPNGBase64`, as bytes.
-let tinyPNG = Data(base64Encoded: tinyPNGBase64)!
+/// The 360x360 PNG of `startPNGBase64`, as bytes.
+let startPNG = Data(base64Encoded: startPNGBase64)!
 
 /// Requests to the OpenAI-compatible surface.
 extension TestClientProtocol {

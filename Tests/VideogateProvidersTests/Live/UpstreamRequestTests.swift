@@ -10,12 +10,14 @@ import VideogateProviders
 /// documentation (the fakes also refuse anything else), and the provider-specific paths:
 /// image handling, unknown states, downloads.
 
-/// Provider routes plus `/images/fox.png`, a tiny PNG for image-URL cases.
-func withImageHost(_ routes: @escaping @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void) -> @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void {
+/// Provider routes plus `/images/fox.png`, a PNG (tiny unless given) for image-URL cases.
+func withImageHost(
+    _ routes: @escaping @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void, image: Data = tinyPNG
+) -> @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void {
     { router, fake in
         routes(router, fake)
         router.get("/images/fox.png") { _, _ in
-            Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: tinyPNG)))
+            Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: image)))
         }
     }
 }
@@ -65,12 +67,12 @@ func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPath
     }
 
     @Test func anImageURLIsFetchedAndSentAsBytes() async throws {
-        try await withFake(withImageHost(FakeVeo().routes)) { fake in
+        try await withFake(withImageHost(FakeVeo().routes, image: startPNG)) { fake in
             let request = liveRequest(model: "veo-3.1-fast-generate-preview", mode: .imageToVideo, image: .url(fake.origin + "/images/fox.png"), duration: 6)
             _ = try await provider(fake).submit(request)
             let body = try #require(fake.requests(to: "/v1beta/models/", method: "POST").first?.json)
             let image = try #require(((body["instances"] as? [[String: Any]])?.first)?["image"] as? [String: Any])
-            #expect(image["bytesBase64Encoded"] as? String == tinyPNG.base64EncodedString())
+            #expect(image["bytesBase64Encoded"] as? String == startPNG.base64EncodedString())
             #expect(image["mimeType"] as? String == "image/png")
             #expect(fake.violations.isEmpty, "\(fake.violations)")
         }
