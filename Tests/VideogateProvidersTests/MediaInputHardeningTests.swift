@@ -10,7 +10,8 @@ import VideogateProviders
     func playlistNamingALocalVideo(in scratch: ScratchDirectory) async throws -> (playlist: URL, segment: URL) {
         let segment = scratch.file("secret.ts")
         let made = try await ProcessRunner.run(
-            "ffmpeg", arguments: ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=128x72:rate=10", "-t", "1", "-f", "mpegts", segment.path],
+            "ffmpeg",
+            arguments: ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=128x72:rate=10", "-t", "1", "-f", "mpegts", segment.path],
             timeout: 30)
         try #require(made.succeeded)
         let playlist = scratch.file("video.mp4")

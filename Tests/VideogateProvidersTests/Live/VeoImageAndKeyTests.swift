@@ -16,7 +16,8 @@ import VideogateProviders
 
     @Test func anImageURLBelowVeosMinimumEndsInInvalidImageBeforeAnyCreate() async throws {
         try await withFake(withImageHost(FakeVeo().routes, image: tinyPNG)) { fake in
-            let request = liveRequest(model: "veo-3.1-generate-preview", mode: .imageToVideo, image: .url(fake.origin + "/images/fox.png"), duration: 8)
+            let request = liveRequest(
+                model: "veo-3.1-generate-preview", mode: .imageToVideo, image: .url(fake.origin + "/images/fox.png"), duration: 8)
             let refused = await failure { try await provider(fake).submit(request) }
             #expect(refused?.finalCode == .invalidImage)
             if case .final(let jobFailure)? = refused { #expect(jobFailure.message.contains("1x1")) }
