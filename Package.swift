@@ -135,6 +135,7 @@ let package = Package(
             dependencies: [
                 "VideogateApp", "VideogateAPI", "VideogateStorage", "VideogateDomain", "VideogateWorker", "VideogateProviders", "ProviderFakes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -54,7 +54,8 @@ public func buildRouter(
         table.add(method, path)
     }
     let document = OpenAPIDocument.json()
-    let ops = OperationsRoutes(services: services, operations: operations, openAPI: ByteBuffer(bytes: document))
+    let readiness = ReadinessProbe(database: { try await services.store.ping() }, storage: { try await services.blobs.ping() })
+    let ops = OperationsRoutes(services: services, operations: operations, readiness: readiness, openAPI: ByteBuffer(bytes: document))
     list += [
         (.get, "/healthz", ops.health),
         (.get, "/readyz", ops.ready),

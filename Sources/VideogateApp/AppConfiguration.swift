@@ -49,6 +49,10 @@ public struct AppConfiguration: Sendable {
     public var catalogFile: String?
     /// Seconds between passes of the expired-results sweeper.
     public var sweepInterval: TimeInterval = 60
+    /// Seconds a client connection may send nothing (headers still incomplete included) before it is closed.
+    public var httpIdleTimeout: TimeInterval = 60
+    /// Days a finished webhook delivery and its attempts are kept before the sweeper removes them.
+    public var webhookRetentionDays = 30
     /// Short side in pixels of sandbox renders (720: 1280x720 for 16:9).
     public var sandboxShortSide = 720
     /// Credentials and base URLs of the real providers.
@@ -59,7 +63,8 @@ public struct AppConfiguration: Sendable {
         /// `http(s)://host[:port]` of an S3-compatible server; nil: AWS (`https://s3.REGION.amazonaws.com`).
         public var endpoint: String?
         public var region = "us-east-1"
-        /// Bucket in the path (`endpoint/bucket/key`) instead of the host name (`bucket.endpoint/key`).
+        /// Bucket in the path (`endpoint/bucket/key`) instead of the host name (`bucket.endpoint/key`);
+        /// from the environment, true by default when an endpoint is named.
         public var pathStyle = false
         public var accessKeyID: String?
         public var secretAccessKey: String?
@@ -94,10 +99,12 @@ public struct AppConfiguration: Sendable {
         config.databaseURL = reader.string("VIDEOGATE_DATABASE_URL")
         config.databasePoolSize = try reader.integer("VIDEOGATE_DATABASE_POOL_SIZE", in: 1...1_000) ?? config.databasePoolSize
         config.storageURL = reader.string("VIDEOGATE_STORAGE_URL")
+        let s3Endpoint = try reader.baseURL("VIDEOGATE_S3_ENDPOINT")
         config.s3 = S3Settings(
-            endpoint: try reader.baseURL("VIDEOGATE_S3_ENDPOINT"),
+            endpoint: s3Endpoint,
             region: reader.string("VIDEOGATE_S3_REGION") ?? reader.string("AWS_REGION") ?? reader.string("AWS_DEFAULT_REGION") ?? "us-east-1",
-            pathStyle: try reader.boolean("VIDEOGATE_S3_PATH_STYLE") ?? false,
+            // operations.md: S3-compatible servers named by an endpoint rarely resolve `bucket.host`.
+            pathStyle: try reader.boolean("VIDEOGATE_S3_PATH_STYLE") ?? (s3Endpoint != nil),
             accessKeyID: reader.string("AWS_ACCESS_KEY_ID"),
             secretAccessKey: reader.string("AWS_SECRET_ACCESS_KEY"),
             sessionToken: reader.string("AWS_SESSION_TOKEN"))
@@ -126,6 +133,8 @@ public struct AppConfiguration: Sendable {
         }
         config.catalogFile = reader.string("VIDEOGATE_CATALOG_FILE")
         config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)
+        config.httpIdleTimeout = TimeInterval(try reader.integer("VIDEOGATE_HTTP_IDLE_TIMEOUT_SECONDS", in: 1...86_400) ?? 60)
+        config.webhookRetentionDays = try reader.integer("VIDEOGATE_WEBHOOK_RETENTION_DAYS", in: 1...3_650) ?? config.webhookRetentionDays
         config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide
         config.providers = try providerSettings(reader)
         return config

@@ -86,10 +86,14 @@ public func buildGateway(
             WebhookDeliverer(
                 store: store, client: webhookClient, render: { job in try await services.webhookPayload(job) }, clock: clock,
                 configuration: webhooks, logger: logger))
-        background.append(ResultSweeper(store: store, blobs: blobs, clock: clock, interval: workerConfiguration.sweepInterval, logger: logger))
+        let housekeeping = ResultSweeper.Configuration(
+            interval: workerConfiguration.sweepInterval, retention: Retention(webhookHistory: TimeInterval(config.webhookRetentionDays) * 86_400))
+        background.append(ResultSweeper(store: store, blobs: blobs, clock: clock, configuration: housekeeping, metrics: factory, logger: logger))
     }
     let application = Application(
         router: router,
+        // The idle timeout also closes a connection whose request head never completes.
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.httpIdleTimeout * 1000)))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "videogate"),
         services: background,
         onServerRunning: { channel in
@@ -190,7 +194,8 @@ struct HTTPClientCloser: Service {
     }
 }
 
-/// Job, queue and ledger gauges, refreshed from the store when `/metrics` is scraped.
+/// Job, queue and ledger gauges, refreshed from the store when `/metrics` is scraped (see
+/// `StoreStats`: every figure comes from an index or a counter, no table scan).
 struct StoreGauges: Sendable {
     let store: any GatewayStore
     let factory: any MetricsFactory

@@ -77,13 +77,20 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Housekeeping
 
-    /// Completed jobs whose results expired and are not yet deleted.
+    /// Completed jobs whose results expired and are not yet deleted, leaving out those whose
+    /// deletion failed and is deferred past `now` (`deferResultDeletion`).
     func expiredResults(now: Date, limit: Int) async throws -> [Job]
     /// Records that a job's result files are gone.
     func markResultDeleted(jobID: String) async throws
-    /// Removes idempotency records and quota counts that no longer matter.
-    func purge(now: Date) async throws
-    /// Figures for `/metrics`.
+    /// Records that deleting a job's result files failed: counts the failure and hides the job from
+    /// `expiredResults` until `retryAt(failures)`, where `failures` counts this one too. Returns
+    /// that count (0 when the job is unknown).
+    func deferResultDeletion(jobID: String, retryAt: @Sendable (Int) -> Date) async throws -> Int
+    /// Removes idempotency records past the replay window, quota counts past the daily window,
+    /// and finished webhook deliveries and their attempts past `retention`, in batches of
+    /// `retention.batchSize` rows, each batch its own transaction.
+    func purge(now: Date, retention: Retention) async throws -> PurgeReport
+    /// Figures for `/metrics`, each read from an index or a maintained counter (no table scan).
     func stats(now: Date) async throws -> StoreStats
 
     // MARK: Webhooks
@@ -173,10 +180,12 @@ public enum SubmitOutcome: Sendable {
 
 /// Figures the store reports for metrics.
 public struct StoreStats: Sendable, Equatable {
+    /// Jobs per status: unfinished ones counted through the status index, finished ones
+    /// (`completed`, `error`) from counters kept by the database in the transaction of each change.
     public var jobsByStatus: [JobStatus: Int]
     /// Unfinished jobs that are due now.
     public var queueDepth: Int
-    /// Credits held, per environment.
+    /// Credits held, per environment: the sum over balances holding credits, through a partial index.
     public var heldCredits: [KeyEnvironment: Int]
     public init(jobsByStatus: [JobStatus: Int], queueDepth: Int, heldCredits: [KeyEnvironment: Int]) {
         self.jobsByStatus = jobsByStatus

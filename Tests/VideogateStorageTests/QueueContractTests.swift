@@ -144,7 +144,7 @@ struct QueueContractTests {
             try await store.markResultDeleted(jobID: jobs[0].id)
             #expect(try await store.expiredResults(now: t.addingTimeInterval(61), limit: 10).isEmpty)
             #expect(try await store.job(id: jobs[0].id)?.resultDeleted == true)
-            try await store.purge(now: t.addingTimeInterval(2 * 86_400))
+            _ = try await store.purge(now: t.addingTimeInterval(2 * 86_400), retention: Retention())
             #expect(try await store.stats(now: t).queueDepth == 0)
         }
     }

@@ -6,6 +6,7 @@ import VideogateDomain
 struct OperationsRoutes: Sendable {
     let services: GatewayServices
     let operations: OperationsHooks
+    let readiness: ReadinessProbe
     let openAPI: ByteBuffer
 
     struct Status: Encodable {
@@ -17,19 +18,18 @@ struct OperationsRoutes: Sendable {
         JSONResponse.make(Status(status: "ok"))
     }
 
-    /// 200 while the database and result storage answer, 503 `not_ready` otherwise.
+    /// 200 while the database and result storage answer, 503 `not_ready` otherwise, within the
+    /// probe's deadline whatever they do (both are checked at once; a hanging check counts as down).
     func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
-        do {
-            try await services.store.ping()
-        } catch {
-            context.logger.warning("database not reachable", metadata: ["error": .string(String(describing: error))])
-            throw GatewayError(.notReady, "The database is not reachable.")
+        let (database, storage) = await readiness.check()
+        var down: [String] = []
+        for (name, outcome) in [("database", database), ("result storage", storage)] where outcome != .up {
+            let reason = if case .down(let error) = outcome { error } else { "no answer within \(readiness.deadline)" }
+            context.logger.warning("\(name) not reachable", metadata: ["error": .string(reason)])
+            down.append(name)
         }
-        do {
-            try await services.blobs.ping()
-        } catch {
-            context.logger.warning("result storage not reachable", metadata: ["error": .string(String(describing: error))])
-            throw GatewayError(.notReady, "The result storage is not reachable.")
+        guard down.isEmpty else {
+            throw GatewayError(.notReady, "The \(down.joined(separator: " and the ")) \(down.count == 1 ? "is" : "are") not reachable.")
         }
         return JSONResponse.make(Status(status: "ready"))
     }

@@ -75,21 +75,4 @@ extension PostgresStore {
             return true
         }
     }
-
-    public func expiredResults(now: Date, limit: Int) async throws -> [Job] {
-        try await withSession { db in
-            try await db.rows("""
-                SELECT \(unescaped: JobColumns.list) FROM jobs
-                WHERE status = 'completed' AND NOT result_deleted AND expires_at <= \(StoreCoding.millis(now))
-                ORDER BY expires_at LIMIT \(limit)
-                """
-            ).map(Job.init(row:))
-        }
-    }
-
-    public func markResultDeleted(jobID: String) async throws {
-        try await withSession { db in
-            try await db.run("UPDATE jobs SET result_deleted = TRUE WHERE id = \(jobID)")
-        }
-    }
 }

@@ -71,35 +71,6 @@ public final class PostgresStore: GatewayStore {
         await runner.value
     }
 
-    public func purge(now: Date) async throws {
-        try await transaction { db in
-            try await db.run("""
-                DELETE FROM idempotency_keys WHERE created_at < \(StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow)))
-                """)
-            try await db.run("DELETE FROM quota_buckets WHERE bucket < \(QuotaWindow.firstBucket(at: now))")
-        }
-    }
-
-    public func stats(now: Date) async throws -> StoreStats {
-        try await withSession { db in
-            var byStatus: [JobStatus: Int] = [:]
-            for row in try await db.rows("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
-                let row = row.makeRandomAccess()
-                if let status = JobStatus(rawValue: try row.value("status")) { byStatus[status] = try row.value("n") }
-            }
-            let depth =
-                try await db.value(
-                    Int.self, "SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'processing') AND next_attempt_at <= \(StoreCoding.millis(now))"
-                ) ?? 0
-            var held: [KeyEnvironment: Int] = [:]
-            for row in try await db.rows("SELECT environment, SUM(held)::bigint AS held FROM balances GROUP BY environment") {
-                let row = row.makeRandomAccess()
-                if let environment = KeyEnvironment(rawValue: try row.value("environment")) { held[environment] = try row.value("held") }
-            }
-            return StoreStats(jobsByStatus: byStatus, queueDepth: depth, heldCredits: held)
-        }
-    }
-
     // MARK: Running statements
 
     /// Runs `body` on a pooled connection outside an explicit transaction: each statement is atomic

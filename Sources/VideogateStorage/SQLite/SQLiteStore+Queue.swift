@@ -77,21 +77,4 @@ extension SQLiteStore {
             return true
         }
     }
-
-    public func expiredResults(now: Date, limit: Int) async throws -> [Job] {
-        try read { db in
-            try db.rows(sql: """
-                    SELECT \(JobColumns.list) FROM jobs WHERE status = 'completed' AND result_deleted = 0 AND expires_at <= ?
-                    ORDER BY expires_at LIMIT ?
-                    """,
-                arguments: [StoreCoding.millis(now), limit]
-            ).map(Job.init(row:))
-        }
-    }
-
-    public func markResultDeleted(jobID: String) async throws {
-        try await pool.write { db in
-            try db.run(sql: "UPDATE jobs SET result_deleted = 1 WHERE id = ?", arguments: [jobID])
-        }
-    }
 }

@@ -81,31 +81,4 @@ public final class SQLiteStore: GatewayStore {
     public func close() async throws {
         try pool.close()
     }
-
-    public func purge(now: Date) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM idempotency_keys WHERE created_at < ?",
-                arguments: [StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow))])
-            try db.execute(sql: "DELETE FROM quota_buckets WHERE bucket < ?", arguments: [QuotaWindow.firstBucket(at: now)])
-        }
-    }
-
-    public func stats(now: Date) async throws -> StoreStats {
-        try read { db in
-            var byStatus: [JobStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
-                if let status = JobStatus(rawValue: row["status"]) { byStatus[status] = row["n"] }
-            }
-            let depth =
-                try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'processing') AND next_attempt_at <= ?",
-                    arguments: [StoreCoding.millis(now)]) ?? 0
-            var held: [KeyEnvironment: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT environment, SUM(held) AS held FROM balances GROUP BY environment") {
-                if let environment = KeyEnvironment(rawValue: row["environment"]) { held[environment] = row["held"] }
-            }
-            return StoreStats(jobsByStatus: byStatus, queueDepth: depth, heldCredits: held)
-        }
-    }
 }

@@ -177,5 +177,59 @@ enum PostgresMigrations {
                 "ALTER TABLE jobs ADD COLUMN openai_deleted_at BIGINT"
             ]
         ),
+        (
+            6, "housekeeping: deferred result deletes, purge indexes, job counters",
+            // As in SQLite. Counter updates go to one of 16 shards at random, so that concurrent
+            // transitions of many workers do not queue on one row lock; readers sum the shards.
+            [
+                "ALTER TABLE jobs ADD COLUMN result_delete_failures BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE jobs ADD COLUMN result_delete_retry_at BIGINT",
+                "CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at)",
+                "CREATE INDEX quota_buckets_by_bucket ON quota_buckets(bucket)",
+                "CREATE INDEX webhook_deliveries_finished ON webhook_deliveries(finished_at) WHERE status <> 'pending'",
+                "CREATE INDEX balances_holding ON balances(environment, held) WHERE held > 0",
+                """
+                CREATE TABLE job_status_counts (
+                    status TEXT NOT NULL,
+                    shard INTEGER NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (status, shard)
+                )
+                """,
+                """
+                INSERT INTO job_status_counts (status, shard, count)
+                SELECT status, 0, COUNT(*) FROM jobs WHERE status IN ('completed', 'error') GROUP BY status
+                """,
+                """
+                CREATE FUNCTION videogate_count_job_status() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    slot INTEGER := floor(random() * 16)::integer;
+                BEGIN
+                    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('completed', 'error') THEN
+                        INSERT INTO job_status_counts (status, shard, count) VALUES (OLD.status, slot, -1)
+                        ON CONFLICT (status, shard) DO UPDATE SET count = job_status_counts.count - 1;
+                    END IF;
+                    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN ('completed', 'error') THEN
+                        INSERT INTO job_status_counts (status, shard, count) VALUES (NEW.status, slot, 1)
+                        ON CONFLICT (status, shard) DO UPDATE SET count = job_status_counts.count + 1;
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs
+                FOR EACH ROW WHEN (NEW.status IN ('completed', 'error')) EXECUTE FUNCTION videogate_count_job_status()
+                """,
+                """
+                CREATE TRIGGER jobs_count_update AFTER UPDATE OF status ON jobs
+                FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION videogate_count_job_status()
+                """,
+                """
+                CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs
+                FOR EACH ROW WHEN (OLD.status IN ('completed', 'error')) EXECUTE FUNCTION videogate_count_job_status()
+                """,
+            ]
+        ),
     ]
 }

@@ -152,5 +152,40 @@ enum SQLiteMigrations {
             ALTER TABLE jobs ADD COLUMN openai_deleted_at INTEGER;
             """
         ),
+        (
+            6, "housekeeping: deferred result deletes, purge indexes, job counters",
+            // A result whose delete failed waits until `result_delete_retry_at`. The purge deletes by
+            // age through an index on each growing table. Finished jobs are counted by triggers in
+            // the transaction of each change, so `/metrics` reads a few counter rows instead of
+            // scanning `jobs`; `shard` spreads PostgreSQL's counter updates (one shard here).
+            """
+            ALTER TABLE jobs ADD COLUMN result_delete_failures INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE jobs ADD COLUMN result_delete_retry_at INTEGER;
+            CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+            CREATE INDEX quota_buckets_by_bucket ON quota_buckets(bucket);
+            CREATE INDEX webhook_deliveries_finished ON webhook_deliveries(finished_at) WHERE status <> 'pending';
+            CREATE INDEX balances_holding ON balances(environment, held) WHERE held > 0;
+            CREATE TABLE job_status_counts (
+                status TEXT NOT NULL,
+                shard INTEGER NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (status, shard)
+            );
+            INSERT INTO job_status_counts (status, shard, count)
+                SELECT status, 0, COUNT(*) FROM jobs WHERE status IN ('completed', 'error') GROUP BY status;
+            CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs WHEN NEW.status IN ('completed', 'error') BEGIN
+                INSERT INTO job_status_counts (status, shard, count) VALUES (NEW.status, 0, 1)
+                    ON CONFLICT (status, shard) DO UPDATE SET count = count + 1;
+            END;
+            CREATE TRIGGER jobs_count_update AFTER UPDATE OF status ON jobs WHEN NEW.status IS NOT OLD.status BEGIN
+                UPDATE job_status_counts SET count = count - 1 WHERE status = OLD.status AND shard = 0;
+                INSERT INTO job_status_counts (status, shard, count) SELECT NEW.status, 0, 1 WHERE NEW.status IN ('completed', 'error')
+                    ON CONFLICT (status, shard) DO UPDATE SET count = count + 1;
+            END;
+            CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs WHEN OLD.status IN ('completed', 'error') BEGIN
+                UPDATE job_status_counts SET count = count - 1 WHERE status = OLD.status AND shard = 0;
+            END;
+            """
+        ),
     ]
 }
