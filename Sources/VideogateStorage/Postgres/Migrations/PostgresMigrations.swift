@@ -177,5 +177,20 @@ enum PostgresMigrations {
                 "ALTER TABLE jobs ADD COLUMN openai_deleted_at BIGINT"
             ]
         ),
+        (
+            5, "test and live: idempotency keys per environment",
+            // Idempotency keys become scoped to (account, environment, key), so that a test request
+            // never replays into or conflicts with a live one; existing records take their job's
+            // environment. The index serves job lists filtered by the key's environment.
+            [
+                "ALTER TABLE idempotency_keys ADD COLUMN environment TEXT",
+                "UPDATE idempotency_keys i SET environment = j.environment FROM jobs j WHERE j.id = i.job_id",
+                "UPDATE idempotency_keys SET environment = 'live' WHERE environment IS NULL",
+                "ALTER TABLE idempotency_keys ALTER COLUMN environment SET NOT NULL",
+                "ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey",
+                "ALTER TABLE idempotency_keys ADD PRIMARY KEY (account_id, environment, key)",
+                "CREATE INDEX jobs_by_account_environment ON jobs(account_id, environment, id)",
+            ]
+        ),
     ]
 }
