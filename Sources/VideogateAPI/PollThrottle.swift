@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// Per-job poll throttle: a token bucket per job id (one token per `interval`, up to `burst`).
-/// In memory per API process; entries of jobs not polled for a while are dropped.
+/// In memory per API process; entries of jobs not polled for a while are dropped. Callers admit
+/// only ids of jobs the caller can see (looked up first), so unknown ids never create entries.
 final class PollThrottle: Sendable {
     private struct Bucket {
         var tokens: Double
@@ -17,6 +18,9 @@ final class PollThrottle: Sendable {
         self.interval = interval
         self.burst = Double(max(1, burst))
     }
+
+    /// How many jobs have a bucket now (for tests of the memory bound).
+    var count: Int { state.withLock { $0.buckets.count } }
 
     /// Nil when the poll may go ahead, else the whole seconds to wait.
     func admit(jobID: String, now: Date) -> Int? {

@@ -26,8 +26,9 @@ public protocol GatewayStore: Sendable {
     /// Stores a new key (its hash only).
     func createKey(_ key: APIKey) async throws
     /// The unrevoked key with this SHA-256 hash, its account, the key's use of its daily limit at
-    /// `at` when `withQuota`, and, when `jobID` is given, that job if it is the account's — all in
-    /// one read, since every `/v1` request starts here and polls need nothing more. Nil for an
+    /// `at` when `withQuota`, and, when `jobID` is given, that job if it is the account's and of the
+    /// key's environment (test and live keys never see each other's jobs) — all in one read, since
+    /// every `/v1` request starts here and polls need nothing more. Nil for an
     /// unknown or revoked key.
     func authenticate(keyHash: String, at: Date, jobID: String?, withQuota: Bool) async throws -> AuthenticatedKey?
     /// Revokes a key; false when there is no such key.
@@ -52,13 +53,14 @@ public protocol GatewayStore: Sendable {
 
     /// Runs the whole submission decision of `POST /v1/video` in one transaction.
     func submit(_ command: SubmitCommand) async throws -> SubmitOutcome
-    /// A job of an account (nil when it is absent or another account's).
-    func job(id: String, accountID: String) async throws -> Job?
+    /// A job of an account in one environment (nil when it is absent, another account's or of the
+    /// other environment).
+    func job(id: String, accountID: String, environment: KeyEnvironment) async throws -> Job?
     /// A job by id whatever its account (workers, admin, signed file URLs).
     func job(id: String) async throws -> Job?
-    /// Jobs newest first: of one account or all (`accountID` nil), optionally of one status,
-    /// with ids below `before` when given.
-    func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job]
+    /// Jobs newest first: of one account or all (`accountID` nil), of one environment or both
+    /// (`environment` nil), optionally of one status, with ids below `before` when given.
+    func jobs(accountID: String?, environment: KeyEnvironment?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job]
 
     // MARK: Queue
 
@@ -113,15 +115,16 @@ public protocol GatewayStore: Sendable {
 
     // MARK: OpenAI-compatible surface (`/v1/videos`)
 
-    /// An account's jobs that were not deleted through `/v1/videos`, in id (creation) order,
-    /// ascending or descending, starting after the id `after` in that order when given.
-    func openAIVideos(accountID: String, after: String?, ascending: Bool, limit: Int) async throws -> [Job]
+    /// An account's jobs of one environment that were not deleted through `/v1/videos`, in id
+    /// (creation) order, ascending or descending, starting after the id `after` in that order when given.
+    func openAIVideos(accountID: String, environment: KeyEnvironment, after: String?, ascending: Bool, limit: Int) async throws -> [Job]
     /// Whether the job was deleted through `/v1/videos` (false for an unknown id).
     func isOpenAIVideoDeleted(jobID: String) async throws -> Bool
-    /// Marks a finished job (`completed` or `error`) of the account as deleted through `/v1/videos`
-    /// and its result files as deleted (the caller deletes the files first). False, and nothing
-    /// changed, when the job is absent, another account's, unfinished or already deleted.
-    func deleteOpenAIVideo(jobID: String, accountID: String, at: Date) async throws -> Bool
+    /// Marks a finished job (`completed` or `error`) of the account through `/v1/videos`
+    /// of this environment as deleted through `/v1/videos` and its result files as deleted (the
+    /// caller deletes the files first). False, and nothing changed, when the job is absent, another
+    /// account's, of the other environment, unfinished or already deleted.
+    func deleteOpenAIVideo(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> Bool
 }
 
 /// A key that authenticated, with its account and its daily-limit figures.
@@ -130,7 +133,7 @@ public struct AuthenticatedKey: Sendable {
     public var account: Account
     /// The key's daily-limit figures, when asked for.
     public var quota: QuotaStatus?
-    /// The job asked for, when it exists and is the account's.
+    /// The job asked for, when it exists, is the account's and is of the key's environment.
     public var job: Job?
     public init(key: APIKey, account: Account, quota: QuotaStatus?, job: Job? = nil) {
         self.key = key
@@ -145,13 +148,19 @@ extension GatewayStore {
     public func authenticate(keyHash: String, at: Date) async throws -> AuthenticatedKey? {
         try await authenticate(keyHash: keyHash, at: at, jobID: nil, withQuota: true)
     }
+
+    /// `jobs(accountID:environment:status:limit:before:)` over both environments (admin views).
+    public func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
+        try await jobs(accountID: accountID, environment: nil, status: status, limit: limit, before: before)
+    }
 }
 
 /// What `submit` decides on.
 public struct SubmitCommand: Sendable {
     public var key: APIKey
     public var account: Account
-    /// The optional `Idempotency-Key` and the SHA-256 of the request body.
+    /// The optional `Idempotency-Key` (scoped to the account and the key's environment) and the
+    /// SHA-256 of the request body.
     public var idempotencyKey: String?
     public var requestHash: String
     /// The validated job, or the first failed body check (which still counts against the limit).

@@ -59,7 +59,7 @@ struct OpenAICompatTests {
                 ])
             #expect(response.status == .ok, "\(response.text)")
             let id = try #require(try response.json()["id"] as? String)
-            let job = try #require(try await gateway.store.job(id: id, accountID: account.id))
+            let job = try #require(try await gateway.store.job(id: id, accountID: account.id, environment: .test))
             #expect(job.mode == .imageToVideo && job.duration == 10)
             let imageKey = try #require(job.imageKey)
             #expect(try await gateway.gateway.services.blobs.head(key: imageKey)?.contentType == "image/png")
@@ -73,7 +73,7 @@ struct OpenAICompatTests {
             let response = try await client.createVideo(
                 key: key, [.text("prompt", "p"), .text("model", "sora-2"), .file("input_reference", startPNG)])
             let id = try #require(try response.json()["id"] as? String)
-            let job = try #require(try await gateway.store.job(id: id, accountID: account.id))
+            let job = try #require(try await gateway.store.job(id: id, accountID: account.id, environment: .test))
             #expect(job.mode == .textToVideo && job.imageKey == nil)
         }
     }
@@ -90,7 +90,7 @@ struct OpenAICompatTests {
                 key: key, json: #"{"prompt":"p","model":"veo3.1-i2v","input_reference":{"image_url":"data:image/png;base64,\#(startPNGBase64)"}}"#)
             #expect(image.status == .ok, "\(image.text)")
             let id = try #require(try image.json()["id"] as? String)
-            #expect(try await gateway.store.job(id: id, accountID: account.id)?.mode == .imageToVideo)
+            #expect(try await gateway.store.job(id: id, accountID: account.id, environment: .test)?.mode == .imageToVideo)
         }
     }
 

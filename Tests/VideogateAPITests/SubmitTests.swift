@@ -31,7 +31,7 @@ struct SubmitTests {
             #expect(response.headers[.init("X-RateLimit-Limit")!] == "1000")
             #expect(response.headers[.init("X-RateLimit-Remaining")!] == "999")
             #expect(response.headers[.init("X-Request-Id")!] != nil)
-            let job = try #require(try await gateway.store.job(id: id, accountID: account.id))
+            let job = try #require(try await gateway.store.job(id: id, accountID: account.id, environment: .test))
             #expect(job.status == .pending && job.provider == .sandbox)
             let balance = try await gateway.store.balances(accountID: account.id)[.test]
             #expect(balance == Balance(total: 10_000, held: 1500))
@@ -218,7 +218,7 @@ struct SubmitTests {
             let response = try await client.submit(key: key, json: body).json()
             #expect(response["mode"] as? String == "image-to-video")
             #expect((response["metadata"] as? [String: String]) == ["order": "7"])
-            let job = try #require(try await gateway.store.job(id: response["request_id"] as? String ?? "", accountID: account.id))
+            let job = try #require(try await gateway.store.job(id: response["request_id"] as? String ?? "", accountID: account.id, environment: .test))
             let imageKey = try #require(job.imageKey)
             #expect(try await gateway.gateway.services.blobs.head(key: imageKey) != nil)
         }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A `multipart/form-data` body (RFC 7578), read whole (the caller bounds its size): the parts in
@@ -27,6 +28,29 @@ struct MultipartForm: Sendable {
 
     /// The first part named `name`.
     func first(_ name: String) -> Part? { parts.first { $0.name == name } }
+
+    /// SHA-256 (hex) of what the form says, for `Idempotency-Key`: every part in order, its name,
+    /// file name, content type and bytes, each length-prefixed, and nothing of the boundary or the
+    /// framing, which clients choose at random per request. Distinct from any JSON body's hash.
+    var sha256: String {
+        var hasher = SHA256()
+        hasher.update(data: Data("multipart/form-data\n".utf8))
+        func field(_ bytes: Data?) {
+            guard let bytes else {
+                hasher.update(data: Data([0xFF]))
+                return
+            }
+            withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
+        }
+        for part in parts {
+            field(Data(part.name.utf8))
+            field(part.filename.map { Data($0.utf8) })
+            field(part.contentType.map { Data($0.utf8) })
+            field(part.body)
+        }
+        return SecretHash.hex(hasher.finalize())
+    }
 
     /// The `boundary` parameter of a `multipart/form-data` Content-Type (RFC 2046: 1 to 70 characters).
     static func boundary(contentType: String) -> String? {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Hummingbird
 import VideogateDomain
@@ -28,7 +27,9 @@ enum OpenAIVideoRequest {
             } catch {
                 throw GatewayError(.invalidJSON, "The multipart/form-data body is malformed: \(error.reason).")
             }
-            return JSONBody(object: try fields(form: form), sha256: SecretHash.hex(SHA256.hash(data: data)))
+            // The hash of the parsed form, not of the bytes: the same fields and file under another
+            // random boundary are the same request.
+            return JSONBody(object: try fields(form: form), sha256: form.sha256)
         default:
             throw GatewayError(.unsupportedMediaType, "The body must be multipart/form-data (as OpenAI's SDK sends it) or application/json.")
         }

@@ -27,11 +27,11 @@ struct OpenAIVideoRoutes: Sendable {
 
     /// One video, with `openai-poll-after-ms` set to the pace the poll throttle always admits.
     func retrieve(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = context.parameters.get("id") ?? ""
-        return try await services.openAIRoute(request, jobID: id) { principal, now in
+        try await services.openAIRoute(request, jobID: context.parameters.get("id")) { principal, now in
             let job = try await services.visibleVideo(principal)
-            // The same bucket as GET /v1/video/{id}: the throttle is per job, whichever surface polls.
-            if let wait = services.throttle.admit(jobID: principal.account.id + "/" + id, now: now) {
+            // The same bucket as GET /v1/video/{id}: the throttle is per job, whichever surface polls,
+            // and only for jobs the caller can see.
+            if let wait = services.throttle.admit(jobID: job.id, now: now) {
                 throw GatewayError(
                     .pollingTooFrequent, "Poll one video at most once every \(Int(services.configuration.pollInterval)) seconds.",
                     retryAfter: wait)
@@ -42,7 +42,7 @@ struct OpenAIVideoRoutes: Sendable {
         }
     }
 
-    /// The account's videos not deleted here: `?after=&limit=&order=asc|desc` (default 20, desc).
+    /// The videos of the caller's account and environment not deleted here: `?after=&limit=&order=asc|desc` (default 20, desc).
     func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await services.openAIRoute(request) { principal, _ in
             let page: PageQuery
@@ -58,7 +58,8 @@ struct OpenAIVideoRoutes: Sendable {
             default: throw GatewayError(.invalidParameter, "order must be asc or desc.", param: "order")
             }
             let jobs = try await services.store.openAIVideos(
-                accountID: principal.account.id, after: page.after, ascending: ascending, limit: page.limit + 1)
+                accountID: principal.account.id, environment: principal.key.environment, after: page.after, ascending: ascending,
+                limit: page.limit + 1)
             return JSONResponse.make(OpenAIVideoList(data: jobs.prefix(page.limit).map(OpenAIVideo.init), hasMore: jobs.count > page.limit))
         }
     }
@@ -110,7 +111,10 @@ struct OpenAIVideoRoutes: Sendable {
                 try await services.blobs.delete(key: result.videoKey)
                 if let thumbnail = result.thumbnailKey { try await services.blobs.delete(key: thumbnail) }
             }
-            guard try await services.store.deleteOpenAIVideo(jobID: job.id, accountID: principal.account.id, at: now) else {
+            guard
+                try await services.store.deleteOpenAIVideo(
+                    jobID: job.id, accountID: principal.account.id, environment: principal.key.environment, at: now)
+            else {
                 throw GatewayError(.notFound, "No video with this id exists for this account.")
             }
             context.logger.info("video deleted", metadata: ["job_id": .string(job.id)])
@@ -134,7 +138,8 @@ extension GatewayServices {
         }
     }
 
-    /// The job the request named, unless it is absent, another account's or deleted through `/v1/videos` (404 alike).
+    /// The job the request named, unless it is absent, another account's, of the other environment or
+    /// deleted through `/v1/videos` (404 alike).
     func visibleVideo(_ principal: Principal) async throws -> Job {
         guard let job = principal.job, try await !store.isOpenAIVideoDeleted(jobID: job.id) else {
             throw GatewayError(.notFound, "No video with this id exists for this account.")

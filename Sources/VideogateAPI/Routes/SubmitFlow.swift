@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import VideogateDomain
 import VideogateStorage
 
@@ -18,7 +19,9 @@ extension GatewayServices {
     /// key (401, thrown) → daily limit (429) → body (`readBody`: 415/413/400) → fields → live
     /// availability (503) → credits (402). `readBody` reads the route's body format into the fields
     /// `SubmissionValidator` takes and the SHA-256 of its bytes (for `Idempotency-Key`); validation,
-    /// the quota count, the hold and idempotency are the same for every route.
+    /// the quota count, the hold and idempotency are the same for every route. An uploaded image is
+    /// stored only once the submit transaction has accepted the job, so a refused submission stores
+    /// nothing and no crash can leave an orphan behind (see `storeImage`).
     func submit(
         _ request: Request, context: AppRequestContext, readBody: (inout Request) async throws(GatewayError) -> JSONBody
     ) async throws -> SubmitAnswer {
@@ -29,7 +32,7 @@ extension GatewayServices {
         let jobID = Identifier.make("req", at: now)
         var idempotencyKey = request.headers[.idempotencyKey]
         var requestHash = ""
-        var imageKey: String?
+        var image: (key: String, data: Data, mediaType: String)?
         let validation: Result<Job, GatewayError>
         do {
             if let key = idempotencyKey, key.isEmpty || key.count > 255 {
@@ -44,14 +47,12 @@ extension GatewayServices {
                     param: "model")
             }
             if case .bytes(let data, let mediaType) = submission.image {
-                let key = ResultKeys.input(jobID: jobID, mediaType: mediaType)
-                try await blobs.put(key: key, data: data, contentType: mediaType)
-                imageKey = key
+                image = (ResultKeys.input(jobID: jobID, mediaType: mediaType), data, mediaType)
             }
             validation = .success(
                 Job(
                     id: jobID, accountID: principal.account.id, keyID: principal.key.id, environment: principal.key.environment,
-                    model: submission.model, submission: submission, imageKey: imageKey, createdAt: now,
+                    model: submission.model, submission: submission, imageKey: image?.key, createdAt: now,
                     deadlineAt: now.addingTimeInterval(configuration.jobTimeout)))
         } catch let error as GatewayError {
             validation = .failure(error)
@@ -64,16 +65,35 @@ extension GatewayServices {
                 validation: validation, now: now))
         switch outcome {
         case .created(let job, let quota):
+            if let image { try await storeImage(image.data, mediaType: image.mediaType, of: job, replay: false, logger: context.logger) }
             context.logger.info("job created", metadata: ["job_id": .string(job.id), "model": .string(job.modelID)])
             return .created(job, RateLimitHeaders.make(quota))
         case .replayed(let job, let quota):
-            if let imageKey { try? await blobs.delete(key: imageKey) }
+            if let image { try await storeImage(image.data, mediaType: image.mediaType, of: job, replay: true, logger: context.logger) }
             var headers = RateLimitHeaders.make(quota)
             headers[.idempotentReplayed] = "true"
             return .replayed(job, headers)
         case .refused(let error, let quota):
-            if let imageKey { try? await blobs.delete(key: imageKey) }
             return .refused(error, RateLimitHeaders.make(quota))
+        }
+    }
+
+    /// Puts an accepted job's uploaded image under its `imageKey`. The job and its hold are stored
+    /// before the image: a process that dies in between leaves a job whose image is missing (its
+    /// worker steps fail and are retried until the deadline, which releases the hold), never a file
+    /// that no job owns. A replay of the same body (same bytes, same `Idempotency-Key`) puts the
+    /// image again when it is still missing and the job has not started, so retrying a submission
+    /// that got no answer repairs it.
+    private func storeImage(_ data: Data, mediaType: String, of job: Job, replay: Bool, logger: Logger) async throws {
+        guard let key = job.imageKey else { return }
+        if replay {
+            guard job.status == .pending, try await blobs.head(key: key) == nil else { return }
+        }
+        do {
+            try await blobs.put(key: key, data: data, contentType: mediaType)
+        } catch {
+            logger.error("storing the uploaded image failed", metadata: ["job_id": .string(job.id), "error": .string(String(reflecting: error))])
+            throw error
         }
     }
 }

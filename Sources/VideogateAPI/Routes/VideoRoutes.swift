@@ -21,25 +21,28 @@ struct VideoRoutes: Sendable {
         }
     }
 
-    /// Polls one job of the caller's account.
+    /// Polls one job of the caller's account and environment.
     func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = context.parameters.get("id") ?? ""
-        return try await services.withRateLimitHeaders(request, jobID: id) { principal, now in
-            if let wait = services.throttle.admit(jobID: principal.account.id + "/" + id, now: now) {
+        try await services.withRateLimitHeaders(request, jobID: context.parameters.get("id")) { principal, now in
+            // The job first: the throttle keeps state only for jobs the caller can see, so garbage or
+            // other accounts' ids cost no memory.
+            let job = try services.ownedJob(principal)
+            if let wait = services.throttle.admit(jobID: job.id, now: now) {
                 throw GatewayError(
                     .pollingTooFrequent, "Poll one job at most once every \(Int(services.configuration.pollInterval)) seconds.",
                     retryAfter: wait)
             }
-            return JSONResponse.make(try await services.view(try services.ownedJob(principal), success: true))
+            return JSONResponse.make(try await services.view(job, success: true))
         }
     }
 
-    /// The account's jobs, newest first: `?status=&limit=&after=`.
+    /// The jobs of the caller's account and environment, newest first: `?status=&limit=&after=`.
     func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await services.withRateLimitHeaders(request) { principal, _ in
             let page = try PageQuery(request, idPrefix: "req")
             let jobs = try await services.store.jobs(
-                accountID: principal.account.id, status: try PageQuery.status(request), limit: page.limit + 1, before: page.after)
+                accountID: principal.account.id, environment: principal.key.environment, status: try PageQuery.status(request),
+                limit: page.limit + 1, before: page.after)
             var views: [JobView] = []
             for job in jobs.prefix(page.limit) { views.append(try await services.view(job, success: nil)) }
             return JSONResponse.make(ListPage(views, limit: page.limit, fetched: jobs.count, cursor: \.requestID))
@@ -141,7 +144,8 @@ extension GatewayServices {
         }
     }
 
-    /// The job the request was authenticated with; 404 when it is absent or another account's (indistinguishable).
+    /// The job the request was authenticated with; 404 when it is absent, another account's or of the
+    /// other environment (indistinguishable).
     func ownedJob(_ principal: Principal) throws(GatewayError) -> Job {
         guard let job = principal.job else {
             throw GatewayError(.notFound, "No job with this request_id exists for this account.")

@@ -83,8 +83,11 @@ extension PostgresStore {
                 resetAt: try row.value("oldest", as: Int64?.self).map(QuotaWindow.expiry(ofBucket:)) ?? now)
             var job: Job?
             if let jobID {
-                job = try await db.row("SELECT \(unescaped: JobColumns.list) FROM jobs WHERE id = \(jobID) AND account_id = \(account.id)")
-                    .map(Job.init(row:))
+                job = try await db.row("""
+                    SELECT \(unescaped: JobColumns.list) FROM jobs
+                    WHERE id = \(jobID) AND account_id = \(account.id) AND environment = \(key.environment.rawValue)
+                    """
+                ).map(Job.init(row:))
             }
             return AuthenticatedKey(key: key, account: account, quota: withQuota ? quota : nil, job: job)
         }

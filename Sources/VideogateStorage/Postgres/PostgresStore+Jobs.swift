@@ -12,12 +12,13 @@ extension PostgresStore {
         try await transaction { db in
             let now = command.now
             try await db.run("SELECT 1 FROM api_keys WHERE id = \(command.key.id) FOR UPDATE")
-            // 1. An idempotent replay answers before anything is counted.
+            // 1. An idempotent replay answers before anything is counted. Keys are scoped to the
+            // account and the key's environment: a test request never replays into a live one.
             var recordWithoutJob: String?
             if let idempotencyKey = command.idempotencyKey,
                 let record = try await db.row("""
                     SELECT request_hash, job_id FROM idempotency_keys
-                    WHERE account_id = \(command.account.id) AND key = \(idempotencyKey)
+                    WHERE account_id = \(command.account.id) AND environment = \(command.key.environment.rawValue) AND key = \(idempotencyKey)
                       AND created_at >= \(StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow)))
                     """)?.makeRandomAccess()
             {
@@ -55,9 +56,12 @@ extension PostgresStore {
                 // A record within the window that step 1 did not see was written by a submission of
                 // another key of the account that committed since: run again, to replay it.
                 let recorded = try await db.row("""
-                    INSERT INTO idempotency_keys (account_id, key, request_hash, job_id, created_at)
-                    VALUES (\(job.accountID), \(idempotencyKey), \(command.requestHash), \(job.id), \(StoreCoding.millis(now)))
-                    ON CONFLICT (account_id, key) DO UPDATE
+                    INSERT INTO idempotency_keys (account_id, environment, key, request_hash, job_id, created_at)
+                    VALUES (
+                        \(job.accountID), \(job.environment.rawValue), \(idempotencyKey), \(command.requestHash), \(job.id),
+                        \(StoreCoding.millis(now))
+                    )
+                    ON CONFLICT (account_id, environment, key) DO UPDATE
                     SET request_hash = excluded.request_hash, job_id = excluded.job_id, created_at = excluded.created_at
                     WHERE idempotency_keys.created_at < \(StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow)))
                        OR idempotency_keys.job_id = \(recordWithoutJob)
@@ -83,9 +87,13 @@ extension PostgresStore {
         return QuotaStatus(limit: limit, used: used, resetAt: oldest.map(QuotaWindow.expiry(ofBucket:)) ?? now)
     }
 
-    public func job(id: String, accountID: String) async throws -> Job? {
+    public func job(id: String, accountID: String, environment: KeyEnvironment) async throws -> Job? {
         try await withSession { db in
-            try await db.row("SELECT \(unescaped: JobColumns.list) FROM jobs WHERE id = \(id) AND account_id = \(accountID)").map(Job.init(row:))
+            try await db.row("""
+                SELECT \(unescaped: JobColumns.list) FROM jobs
+                WHERE id = \(id) AND account_id = \(accountID) AND environment = \(environment.rawValue)
+                """
+            ).map(Job.init(row:))
         }
     }
 
@@ -93,11 +101,12 @@ extension PostgresStore {
         try await withSession { db in try await self.fetchJob(db, id: id) }
     }
 
-    public func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
+    public func jobs(accountID: String?, environment: KeyEnvironment?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
         try await withSession { db in
             try await db.rows("""
                 SELECT \(unescaped: JobColumns.list) FROM jobs
                 WHERE (\(accountID)::text IS NULL OR account_id = \(accountID))
+                  AND (\(environment?.rawValue)::text IS NULL OR environment = \(environment?.rawValue))
                   AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
                   AND (\(before)::text IS NULL OR id < \(before))
                 ORDER BY id DESC LIMIT \(limit)

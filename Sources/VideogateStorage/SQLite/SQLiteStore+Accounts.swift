@@ -75,8 +75,9 @@ extension SQLiteStore {
                 id: row["key_id"], accountID: account.id, environment: try enumValue(row["environment"]), name: row["key_name"],
                 prefix: row["prefix"], hash: row["hash"], createdAt: StoreCoding.date(row["key_created_at"] as Int64), revokedAt: nil)
             let job = try jobID.flatMap { id in
-                try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ?", arguments: [id, account.id])
-                    .map(Job.init(row:))
+                try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ? AND environment = ?",
+                    arguments: [id, account.id, key.environment.rawValue]
+                ).map(Job.init(row:))
             }
             return AuthenticatedKey(
                 key: key, account: account, quota: withQuota ? try quota(db, keyID: key.id, limit: account.dailyLimit, now: now) : nil,

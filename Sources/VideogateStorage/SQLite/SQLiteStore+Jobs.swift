@@ -6,11 +6,15 @@ extension SQLiteStore {
     public func submit(_ command: SubmitCommand) async throws -> SubmitOutcome {
         try await submitBatcher.run { db in
             let now = command.now
-            // 1. An idempotent replay answers before anything is counted.
+            // 1. An idempotent replay answers before anything is counted. Keys are scoped to the
+            // account and the key's environment: a test request never replays into a live one.
             if let idempotencyKey = command.idempotencyKey,
-                let record = try db.row(sql: "SELECT request_hash, job_id FROM idempotency_keys WHERE account_id = ? AND key = ? AND created_at >= ?",
+                let record = try db.row(sql: """
+                        SELECT request_hash, job_id FROM idempotency_keys
+                        WHERE account_id = ? AND environment = ? AND key = ? AND created_at >= ?
+                        """,
                     arguments: [
-                        command.account.id, idempotencyKey,
+                        command.account.id, command.key.environment.rawValue, idempotencyKey,
                         StoreCoding.millis(now.addingTimeInterval(-StoreCoding.idempotencyWindow)),
                     ])
             {
@@ -45,11 +49,14 @@ extension SQLiteStore {
             try self.insertJob(db, job)
             if let idempotencyKey = command.idempotencyKey {
                 try db.run(sql: """
-                        INSERT INTO idempotency_keys (account_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (account_id, key) DO UPDATE
+                        INSERT INTO idempotency_keys (account_id, environment, key, request_hash, job_id, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (account_id, environment, key) DO UPDATE
                         SET request_hash = excluded.request_hash, job_id = excluded.job_id, created_at = excluded.created_at
                         """,
-                    arguments: [job.accountID, idempotencyKey, command.requestHash, job.id, StoreCoding.millis(now)])
+                    arguments: [
+                        job.accountID, job.environment.rawValue, idempotencyKey, command.requestHash, job.id, StoreCoding.millis(now),
+                    ])
             }
             return .created(job, quota)
         }
@@ -67,9 +74,11 @@ extension SQLiteStore {
         return QuotaStatus(limit: limit, used: used, resetAt: oldest.map(QuotaWindow.expiry(ofBucket:)) ?? now)
     }
 
-    public func job(id: String, accountID: String) async throws -> Job? {
+    public func job(id: String, accountID: String, environment: KeyEnvironment) async throws -> Job? {
         try read { db in
-            try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ?", arguments: [id, accountID]).map(Job.init(row:))
+            try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ? AND environment = ?",
+                arguments: [id, accountID, environment.rawValue]
+            ).map(Job.init(row:))
         }
     }
 
@@ -77,14 +86,15 @@ extension SQLiteStore {
         try read { db in try self.fetchJob(db, id: id) }
     }
 
-    public func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
+    public func jobs(accountID: String?, environment: KeyEnvironment?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
         try read { db in
             try db.rows(sql: """
                     SELECT \(JobColumns.list) FROM jobs
                     WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
+                      AND (?5 IS NULL OR environment = ?5)
                     ORDER BY id DESC LIMIT ?4
                     """,
-                arguments: [accountID, status?.rawValue, before, limit]
+                arguments: [accountID, status?.rawValue, before, limit, environment?.rawValue]
             ).map(Job.init(row:))
         }
     }

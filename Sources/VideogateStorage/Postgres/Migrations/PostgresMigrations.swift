@@ -178,6 +178,21 @@ enum PostgresMigrations {
             ]
         ),
         (
+            5, "test and live: idempotency keys per environment",
+            // Idempotency keys become scoped to (account, environment, key), so that a test request
+            // never replays into or conflicts with a live one; existing records take their job's
+            // environment. The index serves job lists filtered by the key's environment.
+            [
+                "ALTER TABLE idempotency_keys ADD COLUMN environment TEXT",
+                "UPDATE idempotency_keys i SET environment = j.environment FROM jobs j WHERE j.id = i.job_id",
+                "UPDATE idempotency_keys SET environment = 'live' WHERE environment IS NULL",
+                "ALTER TABLE idempotency_keys ALTER COLUMN environment SET NOT NULL",
+                "ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey",
+                "ALTER TABLE idempotency_keys ADD PRIMARY KEY (account_id, environment, key)",
+                "CREATE INDEX jobs_by_account_environment ON jobs(account_id, environment, id)",
+            ]
+        ),
+        (
             6, "housekeeping: deferred result deletes, purge indexes, job counters",
             // As in SQLite. Counter updates go to one of 16 shards at random, so that concurrent
             // transitions of many workers do not queue on one row lock; readers sum the shards.

@@ -153,6 +153,29 @@ enum SQLiteMigrations {
             """
         ),
         (
+            5, "test and live: idempotency keys per environment",
+            // Idempotency keys become scoped to (account, environment, key), so that a test request
+            // never replays into or conflicts with a live one; existing records take their job's
+            // environment. The index serves job lists filtered by the key's environment.
+            """
+            CREATE TABLE idempotency_keys_v5 (
+                account_id TEXT NOT NULL,
+                environment TEXT NOT NULL,
+                key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (account_id, environment, key)
+            );
+            INSERT INTO idempotency_keys_v5 (account_id, environment, key, request_hash, job_id, created_at)
+            SELECT i.account_id, COALESCE(j.environment, 'live'), i.key, i.request_hash, i.job_id, i.created_at
+            FROM idempotency_keys i LEFT JOIN jobs j ON j.id = i.job_id;
+            DROP TABLE idempotency_keys;
+            ALTER TABLE idempotency_keys_v5 RENAME TO idempotency_keys;
+            CREATE INDEX jobs_by_account_environment ON jobs(account_id, environment, id);
+            """
+        ),
+        (
             6, "housekeeping: deferred result deletes, purge indexes, job counters",
             // A result whose delete failed waits until `result_delete_retry_at`. The purge deletes by
             // age through an index on each growing table. Finished jobs are counted by triggers in
