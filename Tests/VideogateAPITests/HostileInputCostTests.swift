@@ -12,7 +12,7 @@ import VideogateDomain
 @Suite("Hostile inputs cost little")
 struct HostileInputCostTests {
     static let imageModel = "kling-v2.5-turbo-pro-i2v"
-    static let imageBody = #"{"prompt":"p","model":"\#(imageModel)","image":"\#(tinyPNGBase64)"}"#
+    static let imageBody = #"{"prompt":"p","model":"\#(imageModel)","image":"\#(startPNGBase64)"}"#
 
     /// The uploaded start images in the gateway's result storage.
     static func storedInputs(_ gateway: TestGateway) -> [String] {
@@ -36,7 +36,7 @@ struct HostileInputCostTests {
             #expect(try await client.submit(key: limited, json: #"{"prompt":"p","model":"kling-v2.5-turbo-pro"}"#).status == .ok)
             try await client.submit(key: limited, json: Self.imageBody).expectError(429, "rate_limit_exceeded")
             // A check after the image (duration) still answers first, as api.md orders them.
-            let badDuration = #"{"prompt":"p","model":"\#(Self.imageModel)","image":"\#(tinyPNGBase64)","duration":7}"#
+            let badDuration = #"{"prompt":"p","model":"\#(Self.imageModel)","image":"\#(startPNGBase64)","duration":7}"#
             try await client.submit(key: funded, json: badDuration).expectError(400, "invalid_duration")
             try FileManager.default.removeItem(at: blocker)
 
@@ -63,7 +63,7 @@ struct HostileInputCostTests {
             try await gateway.gateway.services.blobs.delete(key: imageKey)
             #expect(try await gateway.gateway.services.blobs.head(key: imageKey) == nil)
             #expect(try await client.submit(key: key, json: Self.imageBody, headers: headers).status == .ok)
-            #expect(try await gateway.gateway.services.blobs.head(key: imageKey)?.size == Int64(tinyPNG.count))
+            #expect(try await gateway.gateway.services.blobs.head(key: imageKey)?.size == Int64(startPNG.count))
         }
     }
 
@@ -96,7 +96,7 @@ struct HostileInputCostTests {
         try await gateway.test { client in
             let parts: [FormPart] = [
                 .text("prompt", "a red fox"), .text("model", Self.imageModel),
-                .file("input_reference", tinyPNG, filename: "fox.png", contentType: "image/png"),
+                .file("input_reference", startPNG, filename: "fox.png", contentType: "image/png"),
             ]
             func send(_ parts: [FormPart], boundary: String) async throws -> TestResponse {
                 let (contentType, body) = multipartBody(parts, boundary: boundary)
@@ -116,7 +116,7 @@ struct HostileInputCostTests {
             otherPrompt[0] = .text("prompt", "a blue fox")
             try await send(otherPrompt, boundary: "b3").expectOpenAIError(409, "idempotency_conflict")
             var otherFile = parts
-            var bytes = tinyPNG
+            var bytes = startPNG
             bytes.append(0)
             otherFile[2] = .file("input_reference", bytes, filename: "fox.png", contentType: "image/png")
             try await send(otherFile, boundary: "b4").expectOpenAIError(409, "idempotency_conflict")

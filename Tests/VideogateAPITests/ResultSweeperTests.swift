@@ -21,7 +21,9 @@ final class FailingDeletes: BlobStore {
     func put(key: String, from file: URL, contentType: String) async throws { try await base.put(key: key, from: file, contentType: contentType) }
     func put(key: String, data: Data, contentType: String) async throws { try await base.put(key: key, data: data, contentType: contentType) }
     func head(key: String) async throws -> BlobInfo? { try await base.head(key: key) }
-    func read(key: String, range: ClosedRange<Int64>?) async throws -> AsyncThrowingStream<Data, any Error> { try await base.read(key: key, range: range) }
+    func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result {
+        try await base.read(key: key, range: range, body)
+    }
     func delete(key: String) async throws {
         if failing.withLock({ $0.contains(key) }) { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: key]) }
         try await base.delete(key: key)
