@@ -152,7 +152,11 @@ if [[ -n "${VIDEOGATE_TEST_S3_ENDPOINT:-}" ]]; then
     start_server s3 VIDEOGATE_STORAGE_URL="s3://$bucket/results" VIDEOGATE_S3_ENDPOINT="$endpoint" VIDEOGATE_S3_PATH_STYLE=true \
         AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
     completed_job
-    curl -fsS -X PUT -H 'Content-Type: video/mp4' --data-binary "@$work/large.mp4" "$endpoint/$bucket/results/$id.mp4" -o /dev/null
+    # Replaces the server's object. moto refuses anonymous overwrites and does not check
+    # signatures, so the request names the server's access key (a real S3 would need a signature).
+    curl -fsS -X PUT -H 'Content-Type: video/mp4' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -H 'x-amz-date: 20260101T000000Z' \
+        -H 'Authorization: AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00' \
+        --data-binary "@$work/large.mp4" "$endpoint/$bucket/results/$id.mp4" -o /dev/null
     measure "S3 /content" "/v1/video/$id/content" "Authorization: Bearer $key"
     stop_server
 else

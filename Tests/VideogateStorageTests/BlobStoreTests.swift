@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 @testable import VideogateStorage
 
@@ -29,6 +30,41 @@ struct BlobStoreTests {
         #expect(try await store.head(key: "req_1.mp4") == nil)
         #expect(try await store.directURL(key: "x", expires: Date()) == nil)
         try await store.ping()
+    }
+
+    /// Nothing is read ahead: a chunk is read from disk when it is pulled, so bytes changed on disk
+    /// after the first chunk was taken show up in the second one.
+    @Test func readPullsEachChunkFromDiskWhenAsked() async throws {
+        let store = try Self.store()
+        defer { try? FileManager.default.removeItem(at: store.root) }
+        let size = 3 * LocalBlobStore.readChunkSize
+        try await store.put(key: "req_2.mp4", data: Data(repeating: 1, count: size), contentType: "video/mp4")
+        let path = store.root.appendingPathComponent("req_2.mp4").path
+        let seen: [UInt8] = try await store.read(key: "req_2.mp4", range: nil) { chunks in
+            var iterator = chunks.makeAsyncIterator()
+            let first = try #require(try await iterator.next())
+            let handle = try #require(FileHandle(forUpdatingAtPath: path))
+            try handle.seek(toOffset: UInt64(LocalBlobStore.readChunkSize))
+            try handle.write(contentsOf: Data(repeating: 2, count: 2 * LocalBlobStore.readChunkSize))
+            try handle.close()
+            var seen = [first.getInteger(at: first.readerIndex, as: UInt8.self) ?? 0]
+            while let chunk = try await iterator.next() { seen.append(chunk.getInteger(at: chunk.readerIndex, as: UInt8.self) ?? 0) }
+            return seen
+        }
+        #expect(seen == [1, 2, 2])
+    }
+
+    /// A file that shrinks while it is read ends the read with an error, not with a short body.
+    @Test func aFileThatShrinksWhileReadIsAnError() async throws {
+        let store = try Self.store()
+        defer { try? FileManager.default.removeItem(at: store.root) }
+        try await store.put(key: "req_3.mp4", data: Data(repeating: 1, count: 3 * LocalBlobStore.readChunkSize), contentType: "video/mp4")
+        let path = store.root.appendingPathComponent("req_3.mp4").path
+        await #expect(throws: FileChunks.ShortRead.self) {
+            try await store.read(key: "req_3.mp4", range: nil) { chunks in
+                for try await _ in chunks { #expect(truncate(path, off_t(LocalBlobStore.readChunkSize)) == 0) }
+            }
+        }
     }
 
     @Test func putFromAFileAndContentTypes() async throws {

@@ -20,13 +20,14 @@ enum TestS3 {
     /// A store on a new bucket of its own (moto accepts any credentials).
     static func store(
         bucket: String = bucketName(), prefix: String = "", pathStyle: Bool = true, endpoint: String? = TestS3.endpoint,
-        client: HTTPClient = .shared, multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int64 = 8 * 1024 * 1024, create: Bool = true
+        client: HTTPClient = .shared, downloadClient: HTTPClient = S3BlobStore.downloadClient, multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int64 = 8 * 1024 * 1024, create: Bool = true
     ) async throws -> S3BlobStore {
         guard let endpoint else { throw S3Error(operation: "test setup", status: 0, code: nil, message: "VIDEOGATE_TEST_S3_ENDPOINT is not set") }
         let configuration = try S3Configuration(
             bucket: bucket, prefix: prefix, region: "us-east-1", endpoint: endpoint, pathStyle: pathStyle,
             credentials: .init(accessKeyID: "test", secretAccessKey: "test"))
-        let store = S3BlobStore(configuration: configuration, client: client, multipartThreshold: multipartThreshold, partSize: partSize)
+        let store = S3BlobStore(
+            configuration: configuration, client: client, downloadClient: downloadClient, multipartThreshold: multipartThreshold, partSize: partSize)
         if create { try await store.createBucket() }
         return store
     }
@@ -188,7 +189,8 @@ struct S3BlobStoreTests {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let store = try await TestS3.store(
-                bucket: bucket, prefix: "vh", pathStyle: false, endpoint: "http://localhost:\(endpoint.port ?? 80)", client: client)
+                bucket: bucket, prefix: "vh", pathStyle: false, endpoint: "http://localhost:\(endpoint.port ?? 80)", client: client,
+                downloadClient: client)
             #expect(store.configuration.hostHeader == "\(bucket).localhost:\(endpoint.port ?? 80)")
             try await store.put(key: "videos/v.mp4", data: Data("virtual".utf8), contentType: "video/mp4")
             #expect(try await store.head(key: "videos/v.mp4")?.size == 7)

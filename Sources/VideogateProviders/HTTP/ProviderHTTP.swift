@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFileSystem
 import NIOFoundationCompat
 import NIOHTTP1
 import VideogateDomain
@@ -141,15 +142,20 @@ public struct ProviderHTTP: Sendable {
         }
     }
 
+    /// Writes the body to `destination` as it arrives, through NIOFileSystem (NIO's I/O threads, not
+    /// the Swift concurrency pool); the next buffer is pulled once the previous one is written.
     static func write(_ body: HTTPClientResponse.Body, to destination: URL, maxBytes: Int64) async throws {
-        _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: destination)
-        defer { try? handle.close() }
-        var written: Int64 = 0
-        for try await buffer in body {
-            written += Int64(buffer.readableBytes)
-            guard written <= maxBytes else { throw ProviderFailure.final(JobFailure(.providerError, "The result file is larger than \(maxBytes) bytes.")) }
-            try handle.write(contentsOf: buffer.readableBytesView)
+        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(destination.path), options: .newFile(replaceExisting: true)) { handle in
+            var writer = handle.bufferedWriter()
+            var written: Int64 = 0
+            for try await buffer in body {
+                written += Int64(buffer.readableBytes)
+                guard written <= maxBytes else {
+                    throw ProviderFailure.final(JobFailure(.providerError, "The result file is larger than \(maxBytes) bytes."))
+                }
+                try await writer.write(contentsOf: buffer)
+            }
+            try await writer.flush()
         }
     }
 

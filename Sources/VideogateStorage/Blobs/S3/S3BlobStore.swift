@@ -16,22 +16,37 @@ public struct S3BlobStore: BlobStore {
     /// Size of every part but the last (S3 requires at least 5 MiB).
     public let partSize: Int64
     let transport: S3Transport
+    /// Object GETs whose bodies stream to our clients, on a pool of their own (see `downloadClient`).
+    let downloads: S3Transport
 
     /// - Parameters:
-    ///   - client: shared by every request; the caller owns its lifetime (`HTTPClient.shared` needs none).
+    ///   - client: shared by every request but downloads; the caller owns its lifetime (`HTTPClient.shared` needs none).
+    ///   - downloadClient: for object GETs; `S3BlobStore.downloadClient` unless a test needs another.
     ///   - maxAttempts: tries per request when the answer is 5xx or the connection fails.
     ///   - now: the clock of request dates and presigned URL lifetimes.
     public init(
-        configuration: S3Configuration, client: HTTPClient = .shared, multipartThreshold: Int64 = 16 * 1024 * 1024,
+        configuration: S3Configuration, client: HTTPClient = .shared, downloadClient: HTTPClient = S3BlobStore.downloadClient,
+        multipartThreshold: Int64 = 16 * 1024 * 1024,
         partSize: Int64 = 8 * 1024 * 1024, maxAttempts: Int = 4, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.multipartThreshold = max(multipartThreshold, 1)
         self.partSize = max(partSize, 1)
-        self.transport = S3Transport(
-            client: client, configuration: configuration,
-            signer: SigV4Signer(credentials: configuration.credentials, region: configuration.region), maxAttempts: maxAttempts, now: now)
+        let signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+        self.transport = S3Transport(client: client, configuration: configuration, signer: signer, maxAttempts: maxAttempts, now: now)
+        self.downloads = S3Transport(client: downloadClient, configuration: configuration, signer: signer, maxAttempts: maxAttempts, now: now)
     }
+
+    /// The process-wide client of object downloads. A download holds its connection for as long as
+    /// our client takes to read the body, so downloads get a pool of their own, with a per-host limit
+    /// far above AsyncHTTPClient's default of 8: clients that stall cannot starve uploads, HEADs or
+    /// readiness, nor each other. No read timeout, since a paused player legitimately stops reading;
+    /// the GET's own deadline still bounds it. Like `HTTPClient.shared`, it lives until the process exits.
+    public static let downloadClient = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096), decompression: .disabled))
 
     /// Streams the file: one PUT when small, a multipart upload when larger than `multipartThreshold`.
     ///
@@ -85,7 +100,7 @@ public struct S3BlobStore: BlobStore {
         var call = S3Transport.Call(method: .GET, objectKey: try objectKey(key))
         if let range { call.headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
         call.timeout = .hours(6)
-        let response = try await transport.expectSuccess(call)
+        let response = try await downloads.expectSuccess(call)
         // A server that ignores Range answers 200 with the whole object: cut the range out ourselves.
         guard let range, response.status != .partialContent else { return try await body(BlobChunks(response.body)) }
         return try await body(BlobChunks(ByteWindow(base: response.body, skip: range.lowerBound, length: range.upperBound - range.lowerBound + 1)))
