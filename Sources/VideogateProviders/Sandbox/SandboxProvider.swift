@@ -135,9 +135,8 @@ public struct SandboxProvider: VideoProvider {
         }
         guard output.succeeded else {
             let tail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).suffix(1500)
-            if background != nil {
-                throw .final(JobFailure(.invalidImage, "The start image could not be decoded (ffmpeg: \(tail.suffix(300)))."))
-            }
+            // ffmpeg's own words name scratch paths: the client gets a plain reason.
+            if background != nil { throw .final(JobFailure(.invalidImage, "The start image could not be decoded.")) }
             throw .retryable("sandbox render failed (ffmpeg exit \(output.exitCode)): \(tail)", retryAfter: nil)
         }
         guard rename(video.path, destination.path) == 0 else {
