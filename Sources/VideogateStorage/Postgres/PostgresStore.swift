@@ -43,6 +43,11 @@ public final class PostgresStore: GatewayStore {
     }
 
     public func migrate() async throws {
+        try await migrate(through: .max)
+    }
+
+    /// Applies the migrations not yet applied up to `version` (tests build older schemas with it).
+    func migrate(through version: Int) async throws {
         // One transaction for the whole check-and-apply, behind a transaction-scoped advisory lock:
         // a second replica starting at the same moment waits for the first and then finds everything
         // applied (and no two `CREATE TABLE IF NOT EXISTS` race each other).
@@ -52,7 +57,7 @@ public final class PostgresStore: GatewayStore {
                 CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
                 """)
             let applied = try await db.value(Int.self, "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_migrations") ?? 0
-            for migration in PostgresMigrations.all where migration.version > applied {
+            for migration in PostgresMigrations.all where migration.version > applied && migration.version <= version {
                 for statement in migration.statements { try await db.run(PostgresQuery(unsafeSQL: statement)) }
                 try await db.run("""
                     INSERT INTO schema_migrations (version, name, applied_at)

@@ -35,12 +35,17 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func migrate() async throws {
+        try await migrate(through: .max)
+    }
+
+    /// Applies the migrations not yet applied up to `version` (tests build older schemas with it).
+    func migrate(through version: Int) async throws {
         // One IMMEDIATE transaction for the whole check-and-apply: a second process starting at the
         // same moment waits for the first and then finds everything applied.
         try await pool.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
             let applied = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(version), 0) FROM schema_migrations") ?? 0
-            for migration in SQLiteMigrations.all where migration.version > applied {
+            for migration in SQLiteMigrations.all where migration.version > applied && migration.version <= version {
                 try db.execute(sql: migration.sql)
                 try db.execute(
                     sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
