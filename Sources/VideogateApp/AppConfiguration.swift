@@ -49,6 +49,9 @@ public struct AppConfiguration: Sendable {
     public var catalogFile: String?
     /// Seconds between passes of the expired-results sweeper.
     public var sweepInterval: TimeInterval = 60
+    /// Seconds a process takes at most from SIGTERM to exit: workers drain within it, and a process
+    /// still running at its end (a hung database or storage call) exits anyway.
+    public var drainWindow: TimeInterval = 15
     /// Short side in pixels of sandbox renders (720: 1280x720 for 16:9).
     public var sandboxShortSide = 720
     /// Credentials and base URLs of the real providers.
@@ -126,6 +129,7 @@ public struct AppConfiguration: Sendable {
         }
         config.catalogFile = reader.string("VIDEOGATE_CATALOG_FILE")
         config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)
+        config.drainWindow = TimeInterval(try reader.integer("VIDEOGATE_DRAIN_SECONDS", in: 2...600) ?? 15)
         config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide
         config.providers = try providerSettings(reader)
         return config

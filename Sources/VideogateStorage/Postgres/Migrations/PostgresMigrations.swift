@@ -177,5 +177,14 @@ enum PostgresMigrations {
                 "ALTER TABLE jobs ADD COLUMN openai_deleted_at BIGINT"
             ]
         ),
+        (
+            4, "queue: a lease token per claim",
+            // Written afresh by every claim and cleared with the lease: renew, apply and release are
+            // fenced by (id, lease_token), so a process whose lease lapsed and was claimed again
+            // (by anyone, itself included) can no longer act under its old claim.
+            [
+                "ALTER TABLE jobs ADD COLUMN lease_token TEXT"
+            ]
+        ),
     ]
 }
