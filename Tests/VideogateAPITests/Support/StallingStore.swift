@@ -12,8 +12,8 @@ func uncancellableSleep(_ duration: Duration) async {
     }
 }
 
-/// A store whose lease renewals stall (for `stall`, ignoring cancellation) while `stalling` is
-/// set, as renewals do on a database that stopped answering; everything else goes straight through.
+/// A store whose next lease renewal, once asked for, stalls (for `stall`, ignoring cancellation)
+/// as a call does on a database that stopped answering; everything else goes straight through.
 final class StallingStore: GatewayStore {
     let base: any GatewayStore
     let stall: Duration
@@ -24,13 +24,11 @@ final class StallingStore: GatewayStore {
         self.stall = stall
     }
 
-    var stalling: Bool {
-        get { flag.load(ordering: .acquiring) }
-        set { flag.store(newValue, ordering: .releasing) }
-    }
+    /// Makes the next renewal stall.
+    func stallNextRenewal() { flag.store(true, ordering: .releasing) }
 
     func renewLease(jobID: String, token: String, until: Date) async throws -> Bool {
-        if stalling { await uncancellableSleep(stall) }
+        if flag.exchange(false, ordering: .acquiringAndReleasing) { await uncancellableSleep(stall) }
         return try await base.renewLease(jobID: jobID, token: token, until: until)
     }
 
