@@ -22,9 +22,10 @@ extension JobWorker {
     /// watches it: a lost or lapsed lease, the job's deadline or shutdown cancels the step. A step
     /// cut short by its deadline ends the job in `error` / `timeout`; otherwise its lease is given
     /// back so that the next claim redoes the step. A job already running here is handed back at once.
-    func runWithLease(_ job: Job) async {
+    func runWithLease(_ job: Job, claimedAt: ContinuousClock.Instant) async {
         guard let token = job.leaseToken else { return }
-        let lease = LeaseGuard(jobID: job.id, token: token, duration: .milliseconds(Int(configuration.leaseDuration * 1000)))
+        let lease = LeaseGuard(
+            jobID: job.id, token: token, duration: .milliseconds(Int(configuration.leaseDuration * 1000)), claimedAt: claimedAt)
         guard active.insert(job.id) else {
             // Our own earlier step of this job still runs (its lease lapsed and we claimed it again).
             logger.warning("job already has a step running here; claim handed back", metadata: ["job_id": .string(job.id)])

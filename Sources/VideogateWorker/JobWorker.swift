@@ -43,6 +43,9 @@ public struct JobWorker: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let free = configuration.concurrency - running.value
                 var claimed: [Job] = []
+                // A lease counts from when its claim was sent: a claim answered late (a stalled
+                // database) has already used part of it.
+                let claimSent = ContinuousClock.now
                 if free > 0 {
                     do {
                         let now = clock.now()
@@ -56,7 +59,7 @@ public struct JobWorker: Service {
                 for job in claimed {
                     running.add(1)
                     group.addTask {
-                        await self.runWithLease(job)
+                        await self.runWithLease(job, claimedAt: claimSent)
                         running.add(-1)
                     }
                 }

@@ -76,6 +76,7 @@ public final class FakeUpstream: Sendable {
         var keepRequests = true
         /// Answers held back: method, path prefix, how long, how many more times.
         var delays: [(method: String, prefix: String, delay: Duration, remaining: Int)] = []
+        var delaysStarted = 0
     }
 
     let state = Mutex(State())
@@ -116,6 +117,8 @@ public final class FakeUpstream: Sendable {
     public var violations: [String] { state.withLock { $0.violations } }
     public var tasks: [Task] { state.withLock { Array($0.tasks.values) } }
     public var port: Int { state.withLock { $0.port } }
+    /// Requests whose answer has started to be held back (`delayAnswers`): in flight or answered.
+    public var delayedRequests: Int { state.withLock { $0.delaysStarted } }
     /// Requests received so far (also those not kept in `requests`).
     public var requestCount: Int { state.withLock { $0.requestCount } }
     /// Requests received so far by call.
@@ -158,6 +161,7 @@ public final class FakeUpstream: Sendable {
                 })
             else { return nil }
             state.delays[index].remaining -= 1
+            state.delaysStarted += 1
             return state.delays[index].delay
         }
     }
