@@ -58,8 +58,11 @@ public struct JobRunner: Sendable {
             event = .failed(JobFailure(.providerError, "The provider \(job.provider.displayName) is not configured on this server."))
         }
         // A step cut short (deadline, lost lease, shutdown) stores nothing: what it did is redone
-        // by the next claim, or the caller records the timeout.
-        guard !Task.isCancelled else { return }
+        // by the next claim, or the caller records the timeout. A provider job id is the exception:
+        // storing it (fenced by the token) is what keeps the next claim from creating it again.
+        var storesProviderJobID = false
+        if case .providerAccepted = event { storesProviderJobID = true }
+        guard !Task.isCancelled || storesProviderJobID else { return }
         await record(event, for: job, lease: lease, logger: logger)
     }
 
@@ -77,10 +80,10 @@ public struct JobRunner: Sendable {
         let now = clock.now()
         switch job.status {
         case .pending:
-            // A create in flight is not cut short at shutdown: sent again by the next worker, it
-            // would be paid twice by providers without idempotency.
+            // A create in flight is not cut short (shutdown, a lapsing lease): sent again by the
+            // next claim, it would be paid twice by providers without idempotency. The phase stays
+            // `creating` until the answer is being stored.
             try lease.enter(.creating)
-            defer { lease.set(.working) }
             do {
                 let receipt = try await provider.submit(request)
                 let firstPoll = now.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))

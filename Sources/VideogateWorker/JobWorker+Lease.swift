@@ -87,20 +87,22 @@ extension JobWorker {
                 logger.warning("lease renewal failed", metadata: ["job_id": .string(lease.jobID), "error": .string(String(reflecting: error))])
             }
             lease.markLost()
-            return .leaseLost
+            // A create in flight finishes and its answer is stored under the token (the watcher
+            // acts once it is stored); storing a decision is fenced anyway.
+            return lease.phase == .working ? .leaseLost : .renewalEnded
         }
         return .renewalEnded
     }
 
     /// Checks, a few times a second, what must cut the step short: a lapsed lease (renewals that
     /// hang count too), the deadline, shutdown. Not while the step stores its decision, nor,
-    /// for shutdown, while it creates the job upstream.
+    /// except for the deadline, while it creates the job upstream.
     private func watch(_ job: Job, lease: LeaseGuard) async -> StepEnd {
         while true {
             do { try await Task.sleep(for: .milliseconds(100)) } catch { return .stop }
             let phase = lease.phase
             if phase == .recording { continue }
-            if lease.isLost { return .leaseLost }
+            if lease.isLost && phase != .creating { return .leaseLost }
             if clock.now() >= job.deadlineAt { return .deadline }
             if stopping.isSet && phase != .creating { return .stop }
         }

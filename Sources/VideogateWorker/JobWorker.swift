@@ -49,9 +49,12 @@ public struct JobWorker: Service {
                 if free > 0 {
                     do {
                         let now = clock.now()
-                        claimed = try await store.claimJobs(
-                            owner: configuration.ownerID, limit: free, now: now,
-                            leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
+                        claimed =
+                            try await abandonedOnShutdown {
+                                try await store.claimJobs(
+                                    owner: configuration.ownerID, limit: free, now: now,
+                                    leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
+                            } ?? []
                     } catch {
                         logger.error("claiming jobs failed", metadata: ["error": .string(String(reflecting: error))])
                     }
