@@ -17,6 +17,10 @@ final class ScriptedProvider: VideoProvider {
         var overlapped = false
         /// Calls to hold, and for how long, once each in order.
         var hangs: [Call: [Duration]] = [:]
+        /// When each call started, in order.
+        var starts: [(call: Call, at: ContinuousClock.Instant)] = []
+        /// When the last hung call of each kind returned.
+        var hangEnded: [Call: ContinuousClock.Instant] = [:]
     }
 
     let kind = ProviderKind.sandbox
@@ -35,11 +39,19 @@ final class ScriptedProvider: VideoProvider {
     func hang(_ call: Call, for duration: Duration) { state.withLock { $0.hangs[call, default: []].append(duration) } }
     func count(_ call: Call) -> Int { state.withLock { $0.counts[call] ?? 0 } }
     var overlapped: Bool { state.withLock { $0.overlapped } }
+    /// Calls of `call` that started within `window` after a hung call of `hung` returned.
+    func calls(_ call: Call, within window: Duration, afterHung hung: Call) -> Int {
+        state.withLock { state in
+            guard let end = state.hangEnded[hung] else { return 0 }
+            return state.starts.filter { $0.call == call && $0.at >= end && $0.at <= end + window }.count
+        }
+    }
 
     private func enter(_ call: Call, job: String) async {
         onCall(call)
         let hang = state.withLock { state -> Duration? in
             state.counts[call, default: 0] += 1
+            state.starts.append((call, .now))
             state.inFlight[job, default: 0] += 1
             if state.inFlight[job]! > 1 { state.overlapped = true }
             guard var queue = state.hangs[call], !queue.isEmpty else { return nil }
@@ -47,7 +59,10 @@ final class ScriptedProvider: VideoProvider {
             state.hangs[call] = queue
             return first
         }
-        if let hang { await uncancellableSleep(hang) }
+        if let hang {
+            await uncancellableSleep(hang)
+            state.withLock { $0.hangEnded[call] = .now }
+        }
     }
 
     private func leave(job: String) { state.withLock { $0.inFlight[job, default: 1] -= 1 } }
