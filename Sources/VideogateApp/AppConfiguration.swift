@@ -53,6 +53,9 @@ public struct AppConfiguration: Sendable {
     public var httpIdleTimeout: TimeInterval = 60
     /// Days a finished webhook delivery and its attempts are kept before the sweeper removes them.
     public var webhookRetentionDays = 30
+    /// Seconds a process takes at most from SIGTERM to exit: workers drain within it, and a process
+    /// still running at its end (a hung database or storage call) exits anyway.
+    public var drainWindow: TimeInterval = 15
     /// Short side in pixels of sandbox renders (720: 1280x720 for 16:9).
     public var sandboxShortSide = 720
     /// Credentials and base URLs of the real providers.
@@ -135,6 +138,7 @@ public struct AppConfiguration: Sendable {
         config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)
         config.httpIdleTimeout = TimeInterval(try reader.integer("VIDEOGATE_HTTP_IDLE_TIMEOUT_SECONDS", in: 1...86_400) ?? 60)
         config.webhookRetentionDays = try reader.integer("VIDEOGATE_WEBHOOK_RETENTION_DAYS", in: 1...3_650) ?? config.webhookRetentionDays
+        config.drainWindow = TimeInterval(try reader.integer("VIDEOGATE_DRAIN_SECONDS", in: 2...600) ?? 15)
         config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide
         config.providers = try providerSettings(reader)
         return config

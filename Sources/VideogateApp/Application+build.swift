@@ -78,17 +78,22 @@ public func buildGateway(
         let runner = JobRunner(
             store: store, blobs: blobs, providers: providers, probe: MediaProbe(), clock: clock, configuration: workerConfiguration,
             metrics: factory, logger: logger)
-        background.append(JobWorker(runner: runner, store: store, clock: clock, configuration: workerConfiguration, logger: logger))
         let webhooks = WebhookDeliverer.Configuration(retryBase: config.webhookRetryBase, ownerID: workerConfiguration.ownerID)
         let webhookClient = try OutboundClient(
             policy: OutboundPolicy(allowedHosts: config.outboundAllowHosts), timeout: webhooks.timeout, maxRedirects: 0)
         background.append(
             WebhookDeliverer(
                 store: store, client: webhookClient, render: { job in try await services.webhookPayload(job) }, clock: clock,
-                configuration: webhooks, logger: logger))
+                configuration: webhooks, logger: logger, shutdownGrace: .milliseconds(Int(min(10, config.drainWindow / 5) * 1000))))
         let housekeeping = ResultSweeper.Configuration(
             interval: workerConfiguration.sweepInterval, retention: Retention(webhookHistory: TimeInterval(config.webhookRetentionDays) * 86_400))
         background.append(ResultSweeper(store: store, blobs: blobs, clock: clock, configuration: housekeeping, metrics: factory, logger: logger))
+        // Last, so that it is the first service told to shut down: its drain starts at SIGTERM and
+        // ends a few seconds before the drain window, leaving time to close the clients.
+        background.append(
+            JobWorker(
+                runner: runner, store: store, clock: clock, configuration: workerConfiguration, logger: logger,
+                shutdownGrace: .milliseconds(Int(max(1, config.drainWindow - 3) * 1000))))
     }
     let application = Application(
         router: router,
@@ -179,7 +184,8 @@ struct StoreCloser: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        do { try await store.close() } catch { logger.warning("closing the store failed", metadata: ["error": .string(String(describing: error))]) }
+        // Bounded: closing a PostgreSQL pool whose server stopped answering can hang.
+        if !(await waitAtMost(.seconds(1), { try await store.close() })) { logger.warning("closing the store failed or timed out") }
     }
 }
 
@@ -190,7 +196,8 @@ struct HTTPClientCloser: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        do { try await client.shutdown() } catch { logger.warning("closing the HTTP client failed", metadata: ["error": .string(String(describing: error))]) }
+        // Bounded: a request hung on an unreachable host must not hold the process past its drain window.
+        if !(await waitAtMost(.seconds(1), { try await client.shutdown() })) { logger.warning("closing the HTTP client failed or timed out") }
     }
 }
 

@@ -76,6 +76,9 @@ public struct Job: Sendable, Equatable {
     public var nextAttemptAt: Date
     public var leaseOwner: String?
     public var leaseExpiresAt: Date?
+    /// The token of the claim that holds the lease, written afresh by every claim: the fence of
+    /// everything done under that claim (renew, apply, release).
+    public var leaseToken: String?
     public var deadlineAt: Date
     public var createdAt: Date
     public var updatedAt: Date
@@ -118,6 +121,7 @@ public struct Job: Sendable, Equatable {
         self.nextAttemptAt = createdAt
         self.leaseOwner = nil
         self.leaseExpiresAt = nil
+        self.leaseToken = nil
         self.deadlineAt = deadlineAt
         self.createdAt = createdAt
         self.updatedAt = createdAt

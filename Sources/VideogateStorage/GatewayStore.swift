@@ -66,16 +66,20 @@ public protocol GatewayStore: Sendable {
 
     /// Leases up to `limit` unfinished jobs that are due (next attempt or deadline reached) and not
     /// leased by a live worker, to `owner` until `leaseUntil`. A job whose lease ran out is due again.
+    /// Each claim writes a fresh random `leaseToken` into the row and returns it on the job: that
+    /// token, not `owner`, fences renew, apply and release.
     func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job]
-    /// Extends a lease still held by `owner`; false when the lease was lost.
-    func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool
-    /// Gives up a lease without changing the job (shutdown): it is due again at once. Completes
-    /// even when called from a cancelled task.
-    func releaseLease(jobID: String, owner: String) async throws
+    /// Extends the lease of the claim that wrote `token`; false when that claim no longer holds the
+    /// job (it was finished, released, or claimed again after the lease ran out).
+    func renewLease(jobID: String, token: String, until: Date) async throws -> Bool
+    /// Gives up the lease of the claim that wrote `token` without changing the job (shutdown): it is
+    /// due again at once. Changes nothing when another claim holds the job. Completes even when
+    /// called from a cancelled task.
+    func releaseLease(jobID: String, token: String) async throws
     /// Stores a decided transition and its ledger effect in one transaction and frees the lease,
-    /// only while `owner` still holds the lease and the job is unfinished. False otherwise
-    /// (nothing changed: the job was finished or taken over by someone else).
-    func apply(_ transition: JobTransition, owner: String, at: Date) async throws -> Bool
+    /// only while the claim that wrote `token` still holds the job and the job is unfinished. False
+    /// otherwise (nothing changed: the job was finished or claimed again by someone else).
+    func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool
 
     // MARK: Housekeeping
 

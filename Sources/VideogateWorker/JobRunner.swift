@@ -7,7 +7,9 @@ import VideogateStorage
 
 /// Takes one claimed job one step further: submit it, poll it, or fetch, check and store its
 /// result. Decisions go through `JobStateMachine`; each is stored with `GatewayStore.apply`,
-/// fenced by the lease, so a step of a worker that lost its lease changes nothing.
+/// fenced by the claim's lease token, so a step of a worker that lost its lease changes nothing.
+/// Every upstream call is preceded by a look at the lease (`LeaseGuard.check()`): a step whose
+/// lease lapsed stops before its next call, and a cancelled step records nothing.
 public struct JobRunner: Sendable {
     let store: any GatewayStore
     let blobs: any BlobStore
@@ -32,8 +34,9 @@ public struct JobRunner: Sendable {
         self.logger = logger
     }
 
-    /// Runs one step of a job this worker holds the lease of.
-    public func step(_ job: Job) async {
+    /// Runs one step of a job claimed under `lease`. Returns without recording anything when the
+    /// lease is lost or the task is cancelled; the caller then gives the lease back.
+    public func step(_ job: Job, lease: LeaseGuard) async {
         var logger = logger
         logger[metadataKey: "job_id"] = .string(job.id)
         let event: JobEvent
@@ -41,9 +44,11 @@ public struct JobRunner: Sendable {
             event = .timedOut
         } else if let provider = providers[job.provider] {
             do {
-                event = try await decide(job, provider: provider, logger: logger)
-            } catch is CancellationError {
-                try? await store.releaseLease(jobID: job.id, owner: configuration.ownerID)
+                event = try await decide(job, provider: provider, lease: lease, logger: logger)
+            } catch let lost as LeaseLost {
+                logger.warning("step stopped before its next upstream call", metadata: ["reason": .string(lost.description)])
+                return
+            } catch where Task.isCancelled {
                 return
             } catch {
                 logger.error("job step failed", metadata: ["error": .string(String(reflecting: error))])
@@ -52,15 +57,33 @@ public struct JobRunner: Sendable {
         } else {
             event = .failed(JobFailure(.providerError, "The provider \(job.provider.displayName) is not configured on this server."))
         }
-        await record(event, for: job, logger: logger)
+        // A step cut short (deadline, lost lease, shutdown) stores nothing: what it did is redone
+        // by the next claim, or the caller records the timeout. A provider job id is the exception:
+        // storing it (fenced by the token) is what keeps the next claim from creating it again.
+        var storesProviderJobID = false
+        if case .providerAccepted = event { storesProviderJobID = true }
+        guard !Task.isCancelled || storesProviderJobID else { return }
+        await record(event, for: job, lease: lease, logger: logger)
     }
 
-    private func decide(_ job: Job, provider: any VideoProvider, logger: Logger) async throws -> JobEvent {
+    /// Ends a job whose deadline passed while a step ran (the step was cancelled): `error` /
+    /// `timeout`, hold released, fenced by the lease token like any step.
+    public func recordTimeout(of job: Job, lease: LeaseGuard) async {
+        var logger = logger
+        logger[metadataKey: "job_id"] = .string(job.id)
+        await record(.timedOut, for: job, lease: lease, logger: logger)
+    }
+
+    private func decide(_ job: Job, provider: any VideoProvider, lease: LeaseGuard, logger: Logger) async throws -> JobEvent {
         // Polls do not need the start image: it is read from storage only to submit and to fetch the result.
         let request = try await providerRequest(for: job, withImage: job.status == .pending)
         let now = clock.now()
         switch job.status {
         case .pending:
+            // A create in flight is not cut short (shutdown, a lapsing lease): sent again by the
+            // next claim, it would be paid twice by providers without idempotency. The phase stays
+            // `creating` until the answer is being stored.
+            try lease.enter(.creating)
             do {
                 let receipt = try await provider.submit(request)
                 let firstPoll = now.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))
@@ -71,6 +94,7 @@ public struct JobRunner: Sendable {
         case .processing:
             let handle = ProviderHandle(providerJobID: job.providerJobID ?? "", submittedAt: job.submittedAt ?? job.createdAt, request: request)
             do {
+                try lease.check()
                 switch try await provider.poll(handle) {
                 case .running(let progress):
                     let polls = max(1, job.attempts - 1)
@@ -82,7 +106,7 @@ public struct JobRunner: Sendable {
                     // Fetching may use the start image (the sandbox draws it), so the handle carries it again.
                     var complete = handle
                     complete.request = try await providerRequest(for: job, withImage: true)
-                    return .succeeded(try await storeResult(of: job, handle: complete, result: result, provider: provider))
+                    return .succeeded(try await storeResult(of: job, handle: complete, result: result, provider: provider, lease: lease))
                 }
             } catch let error as ProviderFailure {
                 return failureEvent(error, job: job, logger: logger)
@@ -105,12 +129,15 @@ public struct JobRunner: Sendable {
 
     /// Fetches the finished video into scratch space, checks it is a real video, makes its poster,
     /// and puts both into result storage under keys derived from the job id (a retry overwrites).
-    private func storeResult(of job: Job, handle: ProviderHandle, result: ProviderResult, provider: any VideoProvider) async throws -> JobResult {
+    private func storeResult(
+        of job: Job, handle: ProviderHandle, result: ProviderResult, provider: any VideoProvider, lease: LeaseGuard
+    ) async throws -> JobResult {
         let directory = configuration.scratchDirectory.appendingPathComponent("videogate-\(job.id)-\(Identifier.randomBase62(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let video = directory.appendingPathComponent("video.mp4")
         let poster = directory.appendingPathComponent("poster.jpg")
+        try lease.check()
         try await provider.fetchResult(handle, result: result, to: video)
         let info: MediaInfo
         do {
@@ -132,6 +159,7 @@ public struct JobRunner: Sendable {
         } catch {
             logger.warning("poster frame failed", metadata: ["job_id": .string(job.id), "error": .string(String(describing: error))])
         }
+        try lease.check()
         try await blobs.put(key: videoKey, from: video, contentType: "video/mp4")
         return JobResult(
             videoKey: videoKey, thumbnailKey: storedThumbnail, videoBytes: info.sizeBytes,
@@ -151,11 +179,12 @@ public struct JobRunner: Sendable {
             aspectRatio: job.aspectRatio, duration: job.duration, resubmission: job.status == .pending && job.attempts > 1)
     }
 
-    private func record(_ event: JobEvent, for job: Job, logger: Logger) async {
+    private func record(_ event: JobEvent, for job: Job, lease: LeaseGuard, logger: Logger) async {
+        lease.set(.recording)
         let now = clock.now()
         do {
             let transition = try JobStateMachine.apply(event, to: job, now: now, videoTTL: configuration.videoTTL)
-            guard try await store.apply(transition, owner: configuration.ownerID, at: now) else {
+            guard try await store.apply(transition, token: lease.token, at: now) else {
                 logger.warning("lease lost before the step was stored; another worker has the job")
                 return
             }
@@ -172,7 +201,7 @@ public struct JobRunner: Sendable {
             }
         } catch let refusal as JobTransitionRefusal {
             logger.warning("event refused by the state machine", metadata: ["refusal": .string(String(describing: refusal))])
-            try? await store.releaseLease(jobID: job.id, owner: configuration.ownerID)
+            try? await store.releaseLease(jobID: job.id, token: lease.token)
         } catch {
             // The database did not take it: the lease runs out and the step is done again.
             logger.error("could not store job step", metadata: ["error": .string(String(reflecting: error))])

@@ -6,9 +6,10 @@ import VideogateDomain
 import VideogateStorage
 
 /// The queue consumer: claims due jobs under a lease, runs up to `concurrency` steps at once and
-/// renews the leases of running steps. On graceful shutdown it stops claiming, lets running steps
-/// finish for up to `shutdownGrace`, then cancels the rest and gives their leases back, so another
-/// worker takes them up at once.
+/// renews the leases of running steps (`runWithLease`). On graceful shutdown it stops claiming,
+/// lets running steps finish for half of `shutdownGrace`, then stops those not creating a job
+/// upstream, lets creates finish and be stored until four fifths of it, then cancels the rest and
+/// gives their leases back (each store call bounded), so another worker takes them up at once.
 public struct JobWorker: Service {
     let runner: JobRunner
     let store: any GatewayStore
@@ -16,6 +17,10 @@ public struct JobWorker: Service {
     let configuration: WorkerConfiguration
     let logger: Logger
     let shutdownGrace: Duration
+    /// Jobs with a step running in this process: never two steps of one job at once.
+    let active = ActiveJobs()
+    /// Set once running steps that are not creating should stop (shutdown).
+    let stopping = StopFlag()
 
     public init(
         runner: JobRunner, store: any GatewayStore, clock: any WallClock, configuration: WorkerConfiguration, logger: Logger,
@@ -38,12 +43,18 @@ public struct JobWorker: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let free = configuration.concurrency - running.value
                 var claimed: [Job] = []
+                // A lease counts from when its claim was sent: a claim answered late (a stalled
+                // database) has already used part of it.
+                let claimSent = ContinuousClock.now
                 if free > 0 {
                     do {
                         let now = clock.now()
-                        claimed = try await store.claimJobs(
-                            owner: configuration.ownerID, limit: free, now: now,
-                            leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
+                        claimed =
+                            try await abandonedOnShutdown {
+                                try await store.claimJobs(
+                                    owner: configuration.ownerID, limit: free, now: now,
+                                    leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
+                            } ?? []
                     } catch {
                         logger.error("claiming jobs failed", metadata: ["error": .string(String(reflecting: error))])
                     }
@@ -51,7 +62,7 @@ public struct JobWorker: Service {
                 for job in claimed {
                     running.add(1)
                     group.addTask {
-                        await self.runWithLease(job)
+                        await self.runWithLease(job, claimedAt: claimSent)
                         running.add(-1)
                     }
                 }
@@ -60,41 +71,10 @@ public struct JobWorker: Service {
                 }
             }
             logger.info("worker stopping: no new claims", metadata: ["running": .stringConvertible(running.value)])
-            let deadline = ContinuousClock.now + shutdownGrace
-            while running.value > 0 && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
+            await drain(running)
             group.cancelAll()
         }
         logger.info("worker stopped")
-    }
-
-    /// Runs one step while renewing its lease every third of its duration; a lost lease or
-    /// cancellation ends the step, and a cancelled step's lease is given back.
-    private func runWithLease(_ job: Job) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await runner.step(job) }
-            group.addTask {
-                let interval = max(0.05, configuration.leaseDuration / 3)
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) } catch { return }
-                    let until = clock.now().addingTimeInterval(configuration.leaseDuration)
-                    if (try? await store.renewLease(jobID: job.id, owner: configuration.ownerID, until: until)) == false {
-                        // Usually the step has just stored its result and given the lease back. A lease
-                        // really lost to another worker is reported by the step itself, whose fenced
-                        // store call then changes nothing.
-                        logger.debug("lease renewal found the lease gone", metadata: ["job_id": .string(job.id)])
-                        return
-                    }
-                }
-            }
-            await group.next()
-            group.cancelAll()
-        }
-        if Task.isCancelled {
-            // A cancelled step hands its job back at once instead of holding it until the lease runs out.
-            try? await store.releaseLease(jobID: job.id, owner: configuration.ownerID)
-        }
     }
 }
 

@@ -49,7 +49,9 @@ struct Serve: AsyncParsableCommand {
         if let token = gateway.generatedAdminToken {
             Console.print("  Admin token (generated, kept in \(config.dataDirectory.path)/admin_token): \(token)\n")
         }
+        let deadline = DrainDeadline(window: config.drainWindow, logger: logger)
         try await gateway.application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        withExtendedLifetime(deadline) {}
     }
 }
 

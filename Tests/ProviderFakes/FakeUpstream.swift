@@ -74,6 +74,9 @@ public final class FakeUpstream: Sendable {
         /// When each task first answered "succeeded", in Unix milliseconds.
         var succeededAt: [String: Int64] = [:]
         var keepRequests = true
+        /// Answers held back: method, path prefix, how long, how many more times.
+        var delays: [(method: String, prefix: String, delay: Duration, remaining: Int)] = []
+        var delaysStarted = 0
     }
 
     let state = Mutex(State())
@@ -99,6 +102,12 @@ public final class FakeUpstream: Sendable {
     public func finish(with outcome: Outcome) { state.withLock { $0.outcome = outcome } }
     /// How many status calls answer "running" before the final state.
     public func runningPolls(_ count: Int) { state.withLock { $0.pollsBeforeDone = count } }
+    /// Holds back the answers of the next `times` requests of `method` to paths starting with
+    /// `prefix` for `delay` (a slow provider; `.seconds(3600)` is one that never answers). The
+    /// request is recorded when its answer is made, after the delay.
+    public func delayAnswers(method: String, pathPrefix prefix: String, by delay: Duration, times: Int = .max) {
+        state.withLock { $0.delays.append((method, prefix, delay, times)) }
+    }
     /// Makes the next creates answer with the provider's content-policy error.
     public func refuseCreatesForPolicy(_ refuse: Bool = true) { state.withLock { $0.refuseCreateForPolicy = refuse } }
 
@@ -108,6 +117,8 @@ public final class FakeUpstream: Sendable {
     public var violations: [String] { state.withLock { $0.violations } }
     public var tasks: [Task] { state.withLock { Array($0.tasks.values) } }
     public var port: Int { state.withLock { $0.port } }
+    /// Requests whose answer has started to be held back (`delayAnswers`): in flight or answered.
+    public var delayedRequests: Int { state.withLock { $0.delaysStarted } }
     /// Requests received so far (also those not kept in `requests`).
     public var requestCount: Int { state.withLock { $0.requestCount } }
     /// Requests received so far by call.
@@ -138,6 +149,20 @@ public final class FakeUpstream: Sendable {
             let fault = queue.removeFirst()
             state.faults[call] = queue
             return fault
+        }
+    }
+
+    /// The delay to play before answering this request, if one is scripted (counted once).
+    func delay(for request: Request) -> Duration? {
+        state.withLock { state in
+            guard
+                let index = state.delays.firstIndex(where: {
+                    $0.remaining > 0 && $0.method == request.method.rawValue && request.uri.path.hasPrefix($0.prefix)
+                })
+            else { return nil }
+            state.delays[index].remaining -= 1
+            state.delaysStarted += 1
+            return state.delays[index].delay
         }
     }
 
@@ -196,6 +221,7 @@ public final class FakeUpstream: Sendable {
         routes: @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void, _ body: @Sendable (FakeUpstream) async throws -> T
     ) async throws -> T {
         try await LocalServer.run(name: "fake", { router in
+            router.add(middleware: AnswerDelay(fake: self))
             routes(router, self)
             router.get("/cdn/{file}") { [self] request, context -> Response in
                 _ = record(request, body: Data(), call: .content)
@@ -254,5 +280,15 @@ extension FakeUpstream {
         var request = request
         let buffer = try await request.collectBody(upTo: 64 << 20)
         return Data(buffer: buffer)
+    }
+}
+
+/// Plays the delays scripted with `FakeUpstream.delayAnswers`.
+struct AnswerDelay: RouterMiddleware {
+    let fake: FakeUpstream
+
+    func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+        if let delay = fake.delay(for: request) { try await Task.sleep(for: delay) }
+        return try await next(request, context)
     }
 }

@@ -218,7 +218,7 @@ struct WebhookDeliveryTests {
         let claimed = try await store.claimJobs(owner: "crashed-worker", limit: 10, now: now, leaseUntil: now.addingTimeInterval(60))
         let mine = try #require(claimed.first { $0.id == job.id })
         let transition = try JobStateMachine.apply(event(job.id), to: mine, now: now, videoTTL: 86_400)
-        #expect(try await store.apply(transition, owner: "crashed-worker", at: now))
+        #expect(try await store.apply(transition, token: try #require(mine.leaseToken), at: now))
         return job.id
     }
 }

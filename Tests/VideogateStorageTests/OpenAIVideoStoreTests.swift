@@ -14,7 +14,7 @@ struct OpenAIVideoStoreTests {
             let claimed = try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(30))
             let finished = try #require(claimed.first)
             let result = JobResult(videoKey: "v.mp4", thumbnailKey: nil, videoBytes: 1, durationMilliseconds: 1, width: 2, height: 2)
-            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(result), to: finished, now: t, videoTTL: 60), owner: "w", at: t))
+            #expect(try await store.applyClaimed(try JobStateMachine.apply(.succeeded(result), to: finished, now: t, videoTTL: 60), at: t))
             let pending = try #require(jobs.first { $0.id != finished.id })
 
             #expect(try await store.deleteOpenAIVideo(jobID: pending.id, accountID: account.id, environment: .test, at: t) == false)

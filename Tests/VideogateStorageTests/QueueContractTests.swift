@@ -23,16 +23,50 @@ struct QueueContractTests {
             let t = Fixture.now.addingTimeInterval(1)
             let claimed = try await store.claimJobs(owner: "w1", limit: 10, now: t, leaseUntil: t.addingTimeInterval(30))
             #expect(Set(claimed.map(\.id)) == Set(jobs.map(\.id)))
-            #expect(claimed.allSatisfy { $0.leaseOwner == "w1" && $0.attempts == 1 })
+            #expect(claimed.allSatisfy { $0.leaseOwner == "w1" && $0.attempts == 1 && $0.leaseToken != nil })
+            #expect(Set(claimed.compactMap(\.leaseToken)).count == 3)
+            let first = try #require(claimed.first { $0.id == jobs[0].id }?.leaseToken)
             // Leased: nobody else gets them until the lease runs out.
             #expect(try await store.claimJobs(owner: "w2", limit: 10, now: t.addingTimeInterval(29), leaseUntil: t.addingTimeInterval(60)).isEmpty)
-            #expect(try await store.renewLease(jobID: jobs[0].id, owner: "w1", until: t.addingTimeInterval(120)))
-            #expect(try await store.renewLease(jobID: jobs[0].id, owner: "w2", until: t.addingTimeInterval(120)) == false)
+            #expect(try await store.renewLease(jobID: jobs[0].id, token: first, until: t.addingTimeInterval(120)))
+            #expect(try await store.renewLease(jobID: jobs[0].id, token: "someone-else", until: t.addingTimeInterval(120)) == false)
             let retaken = try await store.claimJobs(owner: "w2", limit: 10, now: t.addingTimeInterval(31), leaseUntil: t.addingTimeInterval(90))
             #expect(Set(retaken.map(\.id)) == Set(jobs.dropFirst().map(\.id)))
             #expect(retaken.allSatisfy { $0.attempts == 2 })
-            try await store.releaseLease(jobID: jobs[0].id, owner: "w1")
+            try await store.releaseLease(jobID: jobs[0].id, token: first)
             #expect(try await store.claimJobs(owner: "w3", limit: 10, now: t.addingTimeInterval(32), leaseUntil: t.addingTimeInterval(90)).map(\.id) == [jobs[0].id])
+        }
+    }
+
+    /// The owner fence let a process whose lease lapsed, and which claimed the job again, act
+    /// under both claims. The token belongs to one claim: the old one can do nothing any more.
+    @Test(arguments: StoreKind.allCases)
+    func aLapsedClaimTakenAgainBySameOwnerIsFencedOut(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let (account, jobs) = try await Self.seed(store, jobs: 1)
+            let t = Fixture.now.addingTimeInterval(1)
+            let old = try #require(try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(5)).first)
+            let new = try #require(
+                try await store.claimJobs(owner: "w", limit: 1, now: t.addingTimeInterval(6), leaseUntil: t.addingTimeInterval(36)).first)
+            let oldToken = try #require(old.leaseToken)
+            let newToken = try #require(new.leaseToken)
+            #expect(old.id == jobs[0].id && new.id == old.id && oldToken != newToken)
+
+            #expect(try await store.renewLease(jobID: old.id, token: oldToken, until: t.addingTimeInterval(60)) == false)
+            let late = try JobStateMachine.apply(.failed(JobFailure(.providerError, "stale")), to: old, now: t, videoTTL: 60)
+            #expect(try await store.apply(late, token: oldToken, at: t) == false)
+            // The old claim's release leaves the new claim's lease in place.
+            try await store.releaseLease(jobID: old.id, token: oldToken)
+            let held = try #require(try await store.job(id: old.id))
+            #expect(held.leaseToken == newToken && held.status == .pending)
+            #expect(try await store.claimJobs(owner: "x", limit: 1, now: t.addingTimeInterval(7), leaseUntil: t.addingTimeInterval(40)).isEmpty)
+
+            #expect(try await store.renewLease(jobID: new.id, token: newToken, until: t.addingTimeInterval(60)))
+            let done = try JobStateMachine.apply(.failed(JobFailure(.providerError, "once")), to: new, now: t, videoTTL: 60)
+            #expect(try await store.apply(done, token: newToken, at: t))
+            let ledger = try await store.ledger(accountID: account.id, limit: 20, before: nil).filter { $0.jobID == old.id }
+            #expect(ledger.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.hold, .release])
+            #expect(try await store.job(id: old.id)?.leaseToken == nil)
         }
     }
 
@@ -44,7 +78,7 @@ struct QueueContractTests {
             var job = try #require(try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(5)).first)
             let later = try JobStateMachine.apply(
                 .providerAccepted(providerJobID: "up", providerRequestID: nil, nextPollAt: t.addingTimeInterval(3600)), to: job, now: t, videoTTL: 60)
-            #expect(try await store.apply(later, owner: "w", at: t))
+            #expect(try await store.applyClaimed(later, at: t))
             #expect(try await store.claimJobs(owner: "w", limit: 1, now: t.addingTimeInterval(60), leaseUntil: t.addingTimeInterval(90)).isEmpty)
             let pastDeadline = Fixture.now.addingTimeInterval(1801)
             job = try #require(
@@ -86,18 +120,18 @@ struct QueueContractTests {
             let result = JobResult(
                 videoKey: "\(first.id).mp4", thumbnailKey: nil, videoBytes: 10, durationMilliseconds: 4000, width: 1280, height: 720)
             let success = try JobStateMachine.apply(.succeeded(result), to: first, now: t, videoTTL: 60)
-            #expect(try await store.apply(success, owner: "intruder", at: t) == false)
+            #expect(try await store.apply(success, token: "intruder", at: t) == false)
             #expect(try await store.job(id: first.id)?.status == .pending)
-            #expect(try await store.apply(success, owner: "w1", at: t))
+            #expect(try await store.applyClaimed(success, at: t))
             // A second final transition (a retry after a crash, or another worker) changes nothing.
             let failure = try JobStateMachine.apply(.failed(JobFailure(.providerError, "late")), to: first, now: t, videoTTL: 60)
-            #expect(try await store.apply(failure, owner: "w1", at: t) == false)
-            #expect(try await store.apply(success, owner: "w1", at: t) == false)
+            #expect(try await store.applyClaimed(failure, at: t) == false)
+            #expect(try await store.applyClaimed(success, at: t) == false)
             let stored = try #require(try await store.job(id: first.id))
             #expect(stored.status == .completed && stored.result == result && stored.creditsUsed == 3500 && stored.leaseOwner == nil)
 
             let release = try JobStateMachine.apply(.failed(JobFailure(.contentPolicyViolation, "no")), to: second, now: t, videoTTL: 60)
-            #expect(try await store.apply(release, owner: "w1", at: t))
+            #expect(try await store.applyClaimed(release, at: t))
             #expect(try await store.job(id: second.id)?.failure == JobFailure(.contentPolicyViolation, "no"))
 
             let ledger = try await store.ledger(accountID: account.id, limit: 20, before: nil)
@@ -138,7 +172,7 @@ struct QueueContractTests {
             let t = Fixture.now.addingTimeInterval(1)
             let job = try #require(try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(30)).first)
             let result = JobResult(videoKey: "a.mp4", thumbnailKey: "a.jpg", videoBytes: 1, durationMilliseconds: 1, width: 2, height: 2)
-            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(result), to: job, now: t, videoTTL: 60), owner: "w", at: t))
+            #expect(try await store.applyClaimed(try JobStateMachine.apply(.succeeded(result), to: job, now: t, videoTTL: 60), at: t))
             #expect(try await store.expiredResults(now: t.addingTimeInterval(59), limit: 10).isEmpty)
             #expect(try await store.expiredResults(now: t.addingTimeInterval(61), limit: 10).map(\.id) == [jobs[0].id])
             try await store.markResultDeleted(jobID: jobs[0].id)

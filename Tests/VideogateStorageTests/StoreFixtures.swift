@@ -152,3 +152,10 @@ extension SubmitOutcome {
         }
     }
 }
+
+extension GatewayStore {
+    /// Applies a transition under the claim its job was taken with (the token the claim wrote).
+    func applyClaimed(_ transition: JobTransition, at: Date) async throws -> Bool {
+        try await apply(transition, token: try #require(transition.job.leaseToken), at: at)
+    }
+}

@@ -33,7 +33,7 @@ struct WebhookOutboxTests {
     /// Applies `event` as "w" at `at`.
     @discardableResult
     static func apply(_ event: JobEvent, to job: Job, in store: any GatewayStore, at: Date) async throws -> Bool {
-        try await store.apply(try JobStateMachine.apply(event, to: job, now: at, videoTTL: 86_400), owner: "w", at: at)
+        try await store.applyClaimed(try JobStateMachine.apply(event, to: job, now: at, videoTTL: 86_400), at: at)
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -75,7 +75,7 @@ struct WebhookOutboxTests {
             let t = Fixture.now.addingTimeInterval(2)
             let accepted = try JobStateMachine.apply(
                 .providerAccepted(providerJobID: "up", providerRequestID: nil, nextPollAt: t), to: job, now: t, videoTTL: 60)
-            #expect(try await store.apply(accepted, owner: "w", at: t))
+            #expect(try await store.applyClaimed(accepted, at: t))
             var processing = try #require(try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(60)).first)
             #expect(try await Self.apply(.stillRunning(progress: 40, nextPollAt: t), to: processing, in: store, at: t))
             processing = try #require(try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(60)).first)

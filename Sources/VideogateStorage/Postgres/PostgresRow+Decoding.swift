@@ -111,6 +111,7 @@ extension Job {
         nextAttemptAt = try row.date("next_attempt_at")
         leaseOwner = try row.value("lease_owner")
         leaseExpiresAt = try row.optionalDate("lease_expires_at")
+        leaseToken = try row.value("lease_token")
         updatedAt = try row.date("updated_at")
         submittedAt = try row.optionalDate("submitted_at")
         completedAt = try row.optionalDate("completed_at")

@@ -17,7 +17,8 @@ extension PostgresStore {
                     ORDER BY next_attempt_at LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
                 )
-                UPDATE jobs SET lease_owner = \(owner), lease_expires_at = \(StoreCoding.millis(leaseUntil)), attempts = attempts + 1
+                UPDATE jobs SET lease_owner = \(owner), lease_expires_at = \(StoreCoding.millis(leaseUntil)), attempts = attempts + 1,
+                    lease_token = md5(random()::text || clock_timestamp()::text || id)
                 WHERE id IN (SELECT id FROM due)
                 RETURNING \(unescaped: JobColumns.list)
                 """
@@ -25,27 +26,30 @@ extension PostgresStore {
         }
     }
 
-    public func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool {
+    public func renewLease(jobID: String, token: String, until: Date) async throws -> Bool {
         try await withSession { db in
             try await db.row("""
                 UPDATE jobs SET lease_expires_at = \(StoreCoding.millis(until))
-                WHERE id = \(jobID) AND lease_owner = \(owner) AND status IN ('pending', 'processing')
+                WHERE id = \(jobID) AND lease_token = \(token) AND status IN ('pending', 'processing')
                 RETURNING id
                 """) != nil
         }
     }
 
-    public func releaseLease(jobID: String, owner: String) async throws {
+    public func releaseLease(jobID: String, token: String) async throws {
         try await uncancelled {
             try await self.withSession { db in
-                try await db.run("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(jobID) AND lease_owner = \(owner)")
+                try await db.run("""
+                    UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+                    WHERE id = \(jobID) AND lease_token = \(token)
+                    """)
             }
         }
     }
 
     /// The UPDATE of the job is the fence: it locks the row, so of two concurrent final transitions
     /// the second waits, then finds the job finished (or the lease gone) and changes nothing.
-    public func apply(_ transition: JobTransition, owner: String, at: Date) async throws -> Bool {
+    public func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
         try await transaction { db in
             let job = transition.job
             let result = job.result
@@ -60,8 +64,8 @@ extension PostgresStore {
                         expires_at = \(StoreCoding.millis(job.expiresAt)), video_key = \(result?.videoKey), thumbnail_key = \(result?.thumbnailKey),
                         video_bytes = \(result?.videoBytes), video_duration_ms = \(result?.durationMilliseconds),
                         video_width = \(result?.width), video_height = \(result?.height),
-                        lease_owner = NULL, lease_expires_at = NULL
-                    WHERE id = \(job.id) AND lease_owner = \(owner) AND status IN ('pending', 'processing')
+                        lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+                    WHERE id = \(job.id) AND lease_token = \(token) AND status IN ('pending', 'processing')
                     RETURNING id
                     """) != nil
             else { return false }

@@ -62,6 +62,7 @@ enum JobColumns {
         "next_attempt_at",
         "lease_owner",
         "lease_expires_at",
+        "lease_token",
         "deadline_at",
         "created_at",
         "updated_at",
@@ -117,6 +118,7 @@ extension Job {
         nextAttemptAt = StoreCoding.date(row["next_attempt_at"] as Int64)
         leaseOwner = row["lease_owner"]
         leaseExpiresAt = StoreCoding.date(row["lease_expires_at"] as Int64?)
+        leaseToken = row["lease_token"]
         updatedAt = StoreCoding.date(row["updated_at"] as Int64)
         submittedAt = StoreCoding.date(row["submitted_at"] as Int64?)
         completedAt = StoreCoding.date(row["completed_at"] as Int64?)

@@ -6,7 +6,7 @@ extension SQLiteStore {
     public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
         try await pool.write { db in
             try db.rows(sql: """
-                    UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
+                    UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, lease_token = lower(hex(randomblob(16)))
                     WHERE id IN (
                         SELECT id FROM jobs
                         WHERE status IN ('pending', 'processing')
@@ -21,32 +21,32 @@ extension SQLiteStore {
         }
     }
 
-    public func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool {
+    public func renewLease(jobID: String, token: String, until: Date) async throws -> Bool {
         try await pool.write { db in
             try db.run(sql: """
                     UPDATE jobs SET lease_expires_at = ?
-                    WHERE id = ? AND lease_owner = ? AND status IN ('pending', 'processing')
+                    WHERE id = ? AND lease_token = ? AND status IN ('pending', 'processing')
                     """,
-                arguments: [StoreCoding.millis(until), jobID, owner])
+                arguments: [StoreCoding.millis(until), jobID, token])
             return db.changesCount > 0
         }
     }
 
-    public func releaseLease(jobID: String, owner: String) async throws {
+    public func releaseLease(jobID: String, token: String) async throws {
         // Synchronous on purpose: GRDB's async access refuses to start in a cancelled task, and
         // this is what a cancelled step calls to hand its job back.
-        try releaseLeaseNow(jobID: jobID, owner: owner)
+        try releaseLeaseNow(jobID: jobID, token: token)
     }
 
-    private func releaseLeaseNow(jobID: String, owner: String) throws {
+    private func releaseLeaseNow(jobID: String, token: String) throws {
         try pool.write { db in
             try db.run(
-                sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
-                arguments: [jobID, owner])
+                sql: "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL WHERE id = ? AND lease_token = ?",
+                arguments: [jobID, token])
         }
     }
 
-    public func apply(_ transition: JobTransition, owner: String, at: Date) async throws -> Bool {
+    public func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
         try await pool.write { db in
             let job = transition.job
             let result = job.result
@@ -56,15 +56,15 @@ extension SQLiteStore {
                         provider_job_id = ?, provider_request_id = ?, next_attempt_at = ?, updated_at = ?,
                         submitted_at = ?, completed_at = ?, expires_at = ?, video_key = ?, thumbnail_key = ?,
                         video_bytes = ?, video_duration_ms = ?, video_width = ?, video_height = ?,
-                        lease_owner = NULL, lease_expires_at = NULL
-                    WHERE id = ? AND lease_owner = ? AND status IN ('pending', 'processing')
+                        lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+                    WHERE id = ? AND lease_token = ? AND status IN ('pending', 'processing')
                     """,
                 arguments: [
                     job.status.rawValue, job.progress, job.creditsUsed, job.failure?.code.rawValue, job.failure?.message,
                     job.providerJobID, job.providerRequestID, StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.updatedAt),
                     StoreCoding.millis(job.submittedAt), StoreCoding.millis(job.completedAt), StoreCoding.millis(job.expiresAt),
                     result?.videoKey, result?.thumbnailKey, result?.videoBytes, result?.durationMilliseconds, result?.width,
-                    result?.height, job.id, owner,
+                    result?.height, job.id, token,
                 ])
             guard db.changesCount == 1 else { return false }
             switch transition.ledger {

@@ -178,6 +178,15 @@ enum PostgresMigrations {
             ]
         ),
         (
+            4, "queue: a lease token per claim",
+            // Written afresh by every claim and cleared with the lease: renew, apply and release are
+            // fenced by (id, lease_token), so a process whose lease lapsed and was claimed again
+            // (by anyone, itself included) can no longer act under its old claim.
+            [
+                "ALTER TABLE jobs ADD COLUMN lease_token TEXT"
+            ]
+        ),
+        (
             5, "test and live: idempotency keys per environment",
             // Idempotency keys become scoped to (account, environment, key), so that a test request
             // never replays into or conflicts with a live one; existing records take their job's
