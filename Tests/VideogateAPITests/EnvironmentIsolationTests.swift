@@ -36,12 +36,12 @@ struct EnvironmentIsolationTests {
         let now = Date()
         let claimed = try await gateway.store.claimJobs(owner: "test-worker", limit: 100, now: now, leaseUntil: now.addingTimeInterval(60))
         let job = try #require(claimed.first { $0.id == id })
-        for other in claimed where other.id != id { try await gateway.store.releaseLease(jobID: other.id, owner: "test-worker") }
+        for other in claimed where other.id != id { try await gateway.store.releaseLease(jobID: other.id, token: other.leaseToken ?? "") }
         let key = ResultKeys.video(jobID: id)
         try await gateway.gateway.services.blobs.put(key: key, data: Data("not really an mp4".utf8), contentType: "video/mp4")
         let result = JobResult(videoKey: key, thumbnailKey: nil, videoBytes: 17, durationMilliseconds: 1000, width: 2, height: 2)
         let transition = try JobStateMachine.apply(.succeeded(result), to: job, now: now, videoTTL: 3600)
-        #expect(try await gateway.store.apply(transition, owner: "test-worker", at: now))
+        #expect(try await gateway.store.apply(transition, token: job.leaseToken ?? "", at: now))
     }
 
     /// The answers of every job route for `id`, as (route, status, body).

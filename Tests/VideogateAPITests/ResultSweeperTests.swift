@@ -68,7 +68,7 @@ struct ResultSweeperTests {
                 videoKey: "\(job.id).mp4", thumbnailKey: "\(job.id).jpg", videoBytes: 1, durationMilliseconds: 1, width: 2, height: 2)
             try await blobs.put(key: result.videoKey, data: Data("v".utf8), contentType: "video/mp4")
             try await blobs.put(key: try #require(result.thumbnailKey), data: Data("t".utf8), contentType: "image/jpeg")
-            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(result), to: job, now: t, videoTTL: 60), owner: "w", at: t))
+            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(result), to: job, now: t, videoTTL: 60), token: job.leaseToken ?? "", at: t))
         }
         let stuck = jobs[1]
         let blobsWithDeny = FailingDeletes(base: blobs.base, failing: ["\(stuck.id).mp4"])

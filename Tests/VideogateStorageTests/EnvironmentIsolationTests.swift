@@ -54,7 +54,7 @@ struct EnvironmentIsolationTests {
             let job = try #require(try await store.submit(Fixture.command(Fixture.job(for: account, key: test), key: test, account: account)).createdJob)
             let t = Fixture.now.addingTimeInterval(1)
             let claimed = try #require(try await store.claimJobs(owner: "w", limit: 1, now: t, leaseUntil: t.addingTimeInterval(30)).first)
-            #expect(try await store.apply(try JobStateMachine.apply(.failed(JobFailure(.providerError, "x")), to: claimed, now: t, videoTTL: 60), owner: "w", at: t))
+            #expect(try await store.apply(try JobStateMachine.apply(.failed(JobFailure(.providerError, "x")), to: claimed, now: t, videoTTL: 60), token: claimed.leaseToken ?? "", at: t))
 
             #expect(try await store.deleteOpenAIVideo(jobID: job.id, accountID: account.id, environment: .live, at: t) == false)
             #expect(try await store.isOpenAIVideoDeleted(jobID: job.id) == false)

@@ -13,7 +13,7 @@ struct HousekeepingContractTests {
         let claimed = try await WebhookOutboxTests.claimedJobs(store, count: count, webhookURL: webhookURL)
         let t = Fixture.now.addingTimeInterval(1)
         for job in claimed {
-            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(result), to: job, now: t, videoTTL: 60), owner: "w", at: t))
+            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(result), to: job, now: t, videoTTL: 60), token: job.leaseToken ?? "", at: t))
         }
         return claimed
     }
@@ -90,11 +90,11 @@ struct HousekeepingContractTests {
         try await kind.withStore { store in
             let claimed = try await WebhookOutboxTests.claimedJobs(store, count: 5, webhookURL: nil)
             let t = Fixture.now.addingTimeInterval(2)
-            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(Self.result), to: claimed[0], now: t, videoTTL: 60), owner: "w", at: t))
-            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(Self.result), to: claimed[1], now: t, videoTTL: 60), owner: "w", at: t))
-            #expect(try await store.apply(try JobStateMachine.apply(.timedOut, to: claimed[2], now: t, videoTTL: 60), owner: "w", at: t))
+            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(Self.result), to: claimed[0], now: t, videoTTL: 60), token: claimed[0].leaseToken ?? "", at: t))
+            #expect(try await store.apply(try JobStateMachine.apply(.succeeded(Self.result), to: claimed[1], now: t, videoTTL: 60), token: claimed[1].leaseToken ?? "", at: t))
+            #expect(try await store.apply(try JobStateMachine.apply(.timedOut, to: claimed[2], now: t, videoTTL: 60), token: claimed[2].leaseToken ?? "", at: t))
             // A refused second final transition changes no count.
-            #expect(try await store.apply(try JobStateMachine.apply(.timedOut, to: claimed[0], now: t, videoTTL: 60), owner: "w", at: t) == false)
+            #expect(try await store.apply(try JobStateMachine.apply(.timedOut, to: claimed[0], now: t, videoTTL: 60), token: claimed[0].leaseToken ?? "", at: t) == false)
             let (account, key) = try await Fixture.funded(store, credits: 1_000_000, limit: 100_000)
             _ = try await store.submit(Fixture.command(Fixture.job(for: account, key: key), key: key, account: account))
 

@@ -58,10 +58,12 @@ final class StallingStore: GatewayStore {
     }
     func quota(keyID: String, limit: Int, at: Date) async throws -> QuotaStatus { try await base.quota(keyID: keyID, limit: limit, at: at) }
     func submit(_ command: SubmitCommand) async throws -> SubmitOutcome { try await base.submit(command) }
-    func job(id: String, accountID: String) async throws -> Job? { try await base.job(id: id, accountID: accountID) }
+    func job(id: String, accountID: String, environment: KeyEnvironment) async throws -> Job? {
+        try await base.job(id: id, accountID: accountID, environment: environment)
+    }
     func job(id: String) async throws -> Job? { try await base.job(id: id) }
-    func jobs(accountID: String?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
-        try await base.jobs(accountID: accountID, status: status, limit: limit, before: before)
+    func jobs(accountID: String?, environment: KeyEnvironment?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
+        try await base.jobs(accountID: accountID, environment: environment, status: status, limit: limit, before: before)
     }
     func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
         try await base.claimJobs(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil)
@@ -72,7 +74,10 @@ final class StallingStore: GatewayStore {
     }
     func expiredResults(now: Date, limit: Int) async throws -> [Job] { try await base.expiredResults(now: now, limit: limit) }
     func markResultDeleted(jobID: String) async throws { try await base.markResultDeleted(jobID: jobID) }
-    func purge(now: Date) async throws { try await base.purge(now: now) }
+    func deferResultDeletion(jobID: String, retryAt: @Sendable (Int) -> Date) async throws -> Int {
+        try await base.deferResultDeletion(jobID: jobID, retryAt: retryAt)
+    }
+    func purge(now: Date, retention: Retention) async throws -> PurgeReport { try await base.purge(now: now, retention: retention) }
     func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }
     func claimWebhookDeliveries(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [WebhookDelivery] {
         try await base.claimWebhookDeliveries(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil)
@@ -84,11 +89,11 @@ final class StallingStore: GatewayStore {
         try await base.releaseWebhookLease(deliveryID: deliveryID, owner: owner)
     }
     func webhookDeliveries(jobID: String) async throws -> [WebhookDelivery] { try await base.webhookDeliveries(jobID: jobID) }
-    func openAIVideos(accountID: String, after: String?, ascending: Bool, limit: Int) async throws -> [Job] {
-        try await base.openAIVideos(accountID: accountID, after: after, ascending: ascending, limit: limit)
+    func openAIVideos(accountID: String, environment: KeyEnvironment, after: String?, ascending: Bool, limit: Int) async throws -> [Job] {
+        try await base.openAIVideos(accountID: accountID, environment: environment, after: after, ascending: ascending, limit: limit)
     }
     func isOpenAIVideoDeleted(jobID: String) async throws -> Bool { try await base.isOpenAIVideoDeleted(jobID: jobID) }
-    func deleteOpenAIVideo(jobID: String, accountID: String, at: Date) async throws -> Bool {
-        try await base.deleteOpenAIVideo(jobID: jobID, accountID: accountID, at: at)
+    func deleteOpenAIVideo(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> Bool {
+        try await base.deleteOpenAIVideo(jobID: jobID, accountID: accountID, environment: environment, at: at)
     }
 }
