@@ -62,9 +62,15 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Queue
 
-    /// Leases up to `limit` unfinished jobs that are due (next attempt or deadline reached) and not
-    /// leased by a live worker, to `owner` until `leaseUntil`. A job whose lease ran out is due again.
-    func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job]
+    /// Leases unfinished jobs that are due (next attempt or deadline reached) and not leased by a
+    /// live worker, to `request.owner` until `request.leaseUntil`: round-robin across accounts, up
+    /// to the free slots of each lane, within the per-account cap (`ClaimRequest`). A job whose
+    /// lease ran out is due again.
+    func claimJobs(_ request: ClaimRequest) async throws -> [Job]
+    /// Leases again one unfinished job this worker has just stored a step of, when no one else
+    /// holds it, without waiting for it to be due (a sandbox job runs to its end in one lane slot).
+    /// Counts an attempt like a claim. Nil when the job is finished or leased by someone else.
+    func resumeLease(jobID: String, owner: String, now: Date, leaseUntil: Date) async throws -> Job?
     /// Extends a lease still held by `owner`; false when the lease was lost.
     func renewLease(jobID: String, owner: String, until: Date) async throws -> Bool
     /// Gives up a lease without changing the job (shutdown): it is due again at once. Completes
@@ -190,4 +196,11 @@ public enum StoreError: Error, Sendable, Equatable {
     case notFound
     case wouldGoBelowHeld(Balance)
     case duplicate
+}
+
+extension GatewayStore {
+    /// Leases up to `limit` due jobs of either lane, round-robin across accounts, with no account cap.
+    public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
+        try await claimJobs(ClaimRequest(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil))
+    }
 }

@@ -5,8 +5,9 @@ import Synchronization
 import VideogateDomain
 import VideogateStorage
 
-/// The queue consumer: claims due jobs under a lease, runs up to `concurrency` steps at once and
-/// renews the leases of running steps. On graceful shutdown it stops claiming, lets running steps
+/// The queue consumer: claims due jobs under a lease, fairly across accounts, runs up to
+/// `concurrency` live steps and `sandboxConcurrency` sandbox jobs at once, and renews the leases of
+/// running steps. On graceful shutdown it stops claiming, lets running steps
 /// finish for up to `shutdownGrace`, then cancels the rest and gives their leases back, so another
 /// worker takes them up at once.
 public struct JobWorker: Service {
@@ -32,36 +33,45 @@ public struct JobWorker: Service {
     public func run() async throws {
         logger.info(
             "worker started",
-            metadata: ["owner": .string(configuration.ownerID), "concurrency": .stringConvertible(configuration.concurrency)])
-        let running = RunningCount()
+            metadata: [
+                "owner": .string(configuration.ownerID), "concurrency": .stringConvertible(configuration.concurrency),
+                "sandbox_concurrency": .stringConvertible(configuration.sandboxConcurrency),
+                "account_max_in_flight": .stringConvertible(configuration.accountMaxInFlight),
+            ])
+        let live = RunningCount()
+        let sandbox = RunningCount()
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let free = configuration.concurrency - running.value
+                let now = clock.now()
+                let request = ClaimRequest(
+                    owner: configuration.ownerID, now: now, leaseUntil: now.addingTimeInterval(configuration.leaseDuration),
+                    liveSlots: configuration.concurrency - live.value, sandboxSlots: configuration.sandboxConcurrency - sandbox.value,
+                    accountMaxInFlight: configuration.accountMaxInFlight)
                 var claimed: [Job] = []
-                if free > 0 {
+                if request.totalSlots > 0 {
                     do {
-                        let now = clock.now()
-                        claimed = try await store.claimJobs(
-                            owner: configuration.ownerID, limit: free, now: now,
-                            leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
+                        claimed = try await store.claimJobs(request)
                     } catch {
                         logger.error("claiming jobs failed", metadata: ["error": .string(String(reflecting: error))])
                     }
                 }
                 for job in claimed {
-                    running.add(1)
+                    // A sandbox job keeps its lane slot from its claim to its end, so it never waits
+                    // half-started (processing, without a slot) behind other renders.
+                    let lane = job.provider == .sandbox ? sandbox : live
+                    lane.add(1)
                     group.addTask {
-                        await self.runWithLease(job)
-                        running.add(-1)
+                        if job.provider == .sandbox { await self.runToEnd(job) } else { await self.runWithLease(job) }
+                        lane.add(-1)
                     }
                 }
-                if claimed.count < free || free == 0 {
+                if claimed.count < request.totalSlots || request.totalSlots == 0 {
                     try? await Task.sleep(for: .milliseconds(Int(configuration.idleInterval * 1000)))
                 }
             }
-            logger.info("worker stopping: no new claims", metadata: ["running": .stringConvertible(running.value)])
+            logger.info("worker stopping: no new claims", metadata: ["running": .stringConvertible(live.value + sandbox.value)])
             let deadline = ContinuousClock.now + shutdownGrace
-            while running.value > 0 && ContinuousClock.now < deadline {
+            while live.value + sandbox.value > 0 && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             group.cancelAll()
@@ -71,7 +81,7 @@ public struct JobWorker: Service {
 
     /// Runs one step while renewing its lease every third of its duration; a lost lease or
     /// cancellation ends the step, and a cancelled step's lease is given back.
-    private func runWithLease(_ job: Job) async {
+    func runWithLease(_ job: Job) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await runner.step(job) }
             group.addTask {
