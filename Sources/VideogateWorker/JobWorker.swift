@@ -5,11 +5,11 @@ import Synchronization
 import VideogateDomain
 import VideogateStorage
 
-/// The queue consumer: claims due jobs under a lease, fairly across accounts, runs up to
-/// `concurrency` live steps and `sandboxConcurrency` sandbox jobs at once, and renews the leases of
-/// running steps. On graceful shutdown it stops claiming, lets running steps
-/// finish for up to `shutdownGrace`, then cancels the rest and gives their leases back, so another
-/// worker takes them up at once.
+/// The queue consumer: claims due jobs under a lease, fairly across accounts (`ClaimRequest`), runs
+/// up to `concurrency` live steps and, in their own lane, `sandboxConcurrency` sandbox jobs at once,
+/// and renews the leases of running steps. On graceful shutdown it stops claiming, lets running
+/// steps finish for up to `shutdownGrace`, then cancels the rest and gives their leases back, so
+/// another worker takes them up at once.
 public struct JobWorker: Service {
     let runner: JobRunner
     let store: any GatewayStore
