@@ -3,10 +3,12 @@ import Foundation
 /// What one claim of due jobs may take: a number of jobs per lane, and at most
 /// `accountMaxInFlight` jobs of one account in flight.
 ///
-/// Due jobs are taken round-robin across accounts: each account's due jobs are ranked (its
-/// jobs already with the provider, `processing`, first, then by due time), and the claim takes
-/// every account's first job before any account's second. Within a rank, earlier due times go
-/// first. Live jobs and sandbox jobs (`ProviderKind.sandbox`, the renders of test keys) are two
+/// Due jobs are taken round-robin across accounts, weighted by what each account already has in
+/// flight: each account's due jobs are ranked (its jobs already with the provider, `processing`,
+/// first, then by due time), a job's turn is its rank plus its account's jobs in flight, and the
+/// claim takes lower turns first, earlier due times first within a turn. So an account with nothing
+/// running goes before one that has work under way, and of equally busy accounts each gets its
+/// first job before any gets its second. Live jobs and sandbox jobs (`ProviderKind.sandbox`, the renders of test keys) are two
 /// lanes with their own number of free slots, so neither kind takes the other's slots.
 ///
 /// A job is in flight while it is `processing`, or `pending` under a live lease (being handed to

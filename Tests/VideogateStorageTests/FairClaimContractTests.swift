@@ -46,6 +46,18 @@ struct FairClaimContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func anAccountWithNothingInFlightGoesBeforeABusyOne(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let (_, busy) = try await Self.jobs(store, count: 4)
+            #expect(try await store.claimJobs(Self.request("w1", sandbox: 2)).count == 2)
+            // Submitted later, but its account has nothing under way while the other has two jobs.
+            let (_, idle) = try await Self.jobs(store, count: 1, start: 5)
+            #expect(try await store.claimJobs(Self.request("w2", sandbox: 1)).map(\.id) == [idle[0].id])
+            #expect(try await store.claimJobs(Self.request("w2", sandbox: 1)).map(\.id) == [busy[2].id])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func anAccountsJobDueForAPollGoesBeforeItsNewSubmissions(kind: StoreKind) async throws {
         try await kind.withStore { store in
             let (_, jobs) = try await Self.jobs(store, count: 3)

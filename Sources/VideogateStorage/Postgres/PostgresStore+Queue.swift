@@ -49,7 +49,7 @@ extension PostgresStore {
             ),
             ranked AS (
                 SELECT id, sandbox, fresh, next_attempt_at,
-                    ROW_NUMBER() OVER (PARTITION BY account_id, sandbox ORDER BY fresh, next_attempt_at, id) AS turn
+                    busy + ROW_NUMBER() OVER (PARTITION BY account_id, sandbox ORDER BY fresh, next_attempt_at, id) AS turn
                 FROM allowed
                 WHERE fresh = 0 OR \(cap) = 0 OR fresh_rank <= \(cap) - busy
             ),

@@ -31,7 +31,7 @@ extension SQLiteStore {
                     ),
                     ranked AS (
                         SELECT id, sandbox, fresh, next_attempt_at,
-                            ROW_NUMBER() OVER (PARTITION BY account_id, sandbox ORDER BY fresh, next_attempt_at, id) AS turn
+                            busy + ROW_NUMBER() OVER (PARTITION BY account_id, sandbox ORDER BY fresh, next_attempt_at, id) AS turn
                         FROM allowed
                         WHERE fresh = 0 OR ?6 = 0 OR fresh_rank <= ?6 - busy
                     ),
