@@ -36,6 +36,10 @@ public struct AppConfiguration: Sendable {
     public var sandboxDelay: TimeInterval = 3
     public var leaseDuration: TimeInterval = 30
     public var workerConcurrency = 8
+    /// Test-key jobs one worker process renders at once, in their own lane (`VIDEOGATE_SANDBOX_CONCURRENCY`).
+    public var sandboxConcurrency = ProcessInfo.processInfo.activeProcessorCount
+    /// Unfinished jobs of one account handed to providers or the renderer at once; 0: no cap (`VIDEOGATE_ACCOUNT_MAX_IN_FLIGHT`).
+    public var accountMaxInFlight = 0
     /// Seconds before the first webhook retry; later ones back off exponentially, for at least 24 h in all.
     public var webhookRetryBase: TimeInterval = 10
     public var outboundAllowHosts: Set<String> = []
@@ -119,6 +123,9 @@ public struct AppConfiguration: Sendable {
         config.sandboxDelay = Double(try reader.integer("VIDEOGATE_SANDBOX_DELAY_MS", in: 0...3_600_000) ?? 3_000) / 1000
         config.leaseDuration = TimeInterval(try reader.integer("VIDEOGATE_JOB_LEASE_SECONDS", in: 1...3_600) ?? 30)
         config.workerConcurrency = try reader.integer("VIDEOGATE_WORKER_CONCURRENCY", in: 1...1_024) ?? 8
+        config.sandboxConcurrency =
+            try reader.integer("VIDEOGATE_SANDBOX_CONCURRENCY", in: 1...1_024) ?? ProcessInfo.processInfo.activeProcessorCount
+        config.accountMaxInFlight = try reader.integer("VIDEOGATE_ACCOUNT_MAX_IN_FLIGHT", in: 0...1_000_000) ?? 0
         config.webhookRetryBase = TimeInterval(try reader.integer("VIDEOGATE_WEBHOOK_RETRY_BASE_SECONDS", in: 1...3_600) ?? 10)
         if let hosts = reader.string("VIDEOGATE_OUTBOUND_ALLOW_HOSTS") {
             config.outboundAllowHosts = Set(hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })

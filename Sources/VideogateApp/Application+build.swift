@@ -59,7 +59,8 @@ public func buildGateway(
     if config.role != .api {
         let workerConfiguration = WorkerConfiguration(
             concurrency: config.workerConcurrency, leaseDuration: config.leaseDuration, videoTTL: config.videoTTL,
-            sweepInterval: config.sweepInterval, scratchDirectory: config.dataDirectory.appendingPathComponent("tmp"))
+            sweepInterval: config.sweepInterval, scratchDirectory: config.dataDirectory.appendingPathComponent("tmp"),
+            sandboxConcurrency: config.sandboxConcurrency, accountMaxInFlight: config.accountMaxInFlight)
         try FileManager.default.createDirectory(at: workerConfiguration.scratchDirectory, withIntermediateDirectories: true)
         var providers: [ProviderKind: any VideoProvider] = [
             .sandbox: SandboxProvider(delay: config.sandboxDelay, shortSide: config.sandboxShortSide, clock: clock)

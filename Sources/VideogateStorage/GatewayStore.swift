@@ -64,11 +64,17 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Queue
 
-    /// Leases up to `limit` unfinished jobs that are due (next attempt or deadline reached) and not
-    /// leased by a live worker, to `owner` until `leaseUntil`. A job whose lease ran out is due again.
-    /// Each claim writes a fresh random `leaseToken` into the row and returns it on the job: that
-    /// token, not `owner`, fences renew, apply and release.
-    func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job]
+    /// Leases unfinished jobs that are due (next attempt or deadline reached) and not leased by a
+    /// live worker, to `request.owner` until `request.leaseUntil`: round-robin across accounts, up
+    /// to the free slots of each lane, within the per-account cap (`ClaimRequest`). A job whose
+    /// lease ran out is due again. Each claim writes a fresh random `leaseToken` into the row and
+    /// returns it on the job: that token, not the owner, fences renew, apply and release.
+    func claimJobs(_ request: ClaimRequest) async throws -> [Job]
+    /// Leases again one unfinished job this worker has just stored a step of, when no one else
+    /// holds it, without waiting for it to be due (a sandbox job runs to its end in one lane slot).
+    /// Counts an attempt and writes a fresh token like a claim. Nil when the job is finished or
+    /// leased by someone else.
+    func resumeLease(jobID: String, owner: String, now: Date, leaseUntil: Date) async throws -> Job?
     /// Extends the lease of the claim that wrote `token`; false when that claim no longer holds the
     /// job (it was finished, released, or claimed again after the lease ran out).
     func renewLease(jobID: String, token: String, until: Date) async throws -> Bool
@@ -212,4 +218,11 @@ public enum StoreError: Error, Sendable, Equatable {
     case notFound
     case wouldGoBelowHeld(Balance)
     case duplicate
+}
+
+extension GatewayStore {
+    /// Leases up to `limit` due jobs of either lane, round-robin across accounts, with no account cap.
+    public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
+        try await claimJobs(ClaimRequest(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil))
+    }
 }

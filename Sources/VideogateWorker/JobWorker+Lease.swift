@@ -118,19 +118,19 @@ extension JobWorker {
 
     /// The shutdown drain: steps run on for half the grace, then those not creating a job upstream
     /// stop; creates finish and are stored until four fifths of it. Whatever runs then is cancelled.
-    func drain(_ running: RunningCount) async {
+    func drain(_ running: @Sendable () -> Int) async {
         let start = ContinuousClock.now
         await waitUntilIdle(running, until: start + shutdownGrace / 2)
-        if running.value > 0 {
-            logger.info("stopping steps that are not creating a job upstream", metadata: ["running": .stringConvertible(running.value)])
+        if running() > 0 {
+            logger.info("stopping steps that are not creating a job upstream", metadata: ["running": .stringConvertible(running())])
         }
         stopping.set()
         await waitUntilIdle(running, until: start + shutdownGrace * 4 / 5)
-        if running.value > 0 { logger.warning("cancelling steps still running", metadata: ["running": .stringConvertible(running.value)]) }
+        if running() > 0 { logger.warning("cancelling steps still running", metadata: ["running": .stringConvertible(running())]) }
     }
 
-    private func waitUntilIdle(_ running: RunningCount, until deadline: ContinuousClock.Instant) async {
-        while running.value > 0 && ContinuousClock.now < deadline {
+    private func waitUntilIdle(_ running: @Sendable () -> Int, until deadline: ContinuousClock.Instant) async {
+        while running() > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
     }

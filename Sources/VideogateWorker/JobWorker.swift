@@ -5,8 +5,9 @@ import Synchronization
 import VideogateDomain
 import VideogateStorage
 
-/// The queue consumer: claims due jobs under a lease, runs up to `concurrency` steps at once and
-/// renews the leases of running steps (`runWithLease`). On graceful shutdown it stops claiming,
+/// The queue consumer: claims due jobs under a lease, fairly across accounts (`ClaimRequest`), runs
+/// up to `concurrency` live steps and, in their own lane, `sandboxConcurrency` sandbox jobs at once,
+/// and renews the leases of running steps (`runWithLease`). On graceful shutdown it stops claiming,
 /// lets running steps finish for half of `shutdownGrace`, then stops those not creating a job
 /// upstream, lets creates finish and be stored until four fifths of it, then cancels the rest and
 /// gives their leases back (each store call bounded), so another worker takes them up at once.
@@ -37,41 +38,51 @@ public struct JobWorker: Service {
     public func run() async throws {
         logger.info(
             "worker started",
-            metadata: ["owner": .string(configuration.ownerID), "concurrency": .stringConvertible(configuration.concurrency)])
-        let running = RunningCount()
+            metadata: [
+                "owner": .string(configuration.ownerID), "concurrency": .stringConvertible(configuration.concurrency),
+                "sandbox_concurrency": .stringConvertible(configuration.sandboxConcurrency),
+                "account_max_in_flight": .stringConvertible(configuration.accountMaxInFlight),
+            ])
+        let live = RunningCount()
+        let sandbox = RunningCount()
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let free = configuration.concurrency - running.value
+                let now = clock.now()
+                let request = ClaimRequest(
+                    owner: configuration.ownerID, now: now, leaseUntil: now.addingTimeInterval(configuration.leaseDuration),
+                    liveSlots: configuration.concurrency - live.value, sandboxSlots: configuration.sandboxConcurrency - sandbox.value,
+                    accountMaxInFlight: configuration.accountMaxInFlight)
                 var claimed: [Job] = []
                 // A lease counts from when its claim was sent: a claim answered late (a stalled
                 // database) has already used part of it.
                 let claimSent = ContinuousClock.now
-                if free > 0 {
+                if request.totalSlots > 0 {
                     do {
-                        let now = clock.now()
-                        claimed =
-                            try await abandonedOnShutdown {
-                                try await store.claimJobs(
-                                    owner: configuration.ownerID, limit: free, now: now,
-                                    leaseUntil: now.addingTimeInterval(configuration.leaseDuration))
-                            } ?? []
+                        claimed = try await abandonedOnShutdown { try await store.claimJobs(request) } ?? []
                     } catch {
                         logger.error("claiming jobs failed", metadata: ["error": .string(String(reflecting: error))])
                     }
                 }
                 for job in claimed {
-                    running.add(1)
+                    // A sandbox job keeps its lane slot from its claim to its end, so it never waits
+                    // half-started (processing, without a slot) behind other renders.
+                    let lane = job.provider == .sandbox ? sandbox : live
+                    lane.add(1)
                     group.addTask {
-                        await self.runWithLease(job, claimedAt: claimSent)
-                        running.add(-1)
+                        if job.provider == .sandbox {
+                            await self.runToEnd(job, claimedAt: claimSent)
+                        } else {
+                            await self.runWithLease(job, claimedAt: claimSent)
+                        }
+                        lane.add(-1)
                     }
                 }
-                if claimed.count < free || free == 0 {
+                if claimed.count < request.totalSlots || request.totalSlots == 0 {
                     try? await Task.sleep(for: .milliseconds(Int(configuration.idleInterval * 1000)))
                 }
             }
-            logger.info("worker stopping: no new claims", metadata: ["running": .stringConvertible(running.value)])
-            await drain(running)
+            logger.info("worker stopping: no new claims", metadata: ["running": .stringConvertible(live.value + sandbox.value)])
+            await drain { live.value + sandbox.value }
             group.cancelAll()
         }
         logger.info("worker stopped")

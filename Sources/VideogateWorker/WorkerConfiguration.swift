@@ -3,8 +3,13 @@ import VideogateDomain
 
 /// Settings of a worker process.
 public struct WorkerConfiguration: Sendable {
-    /// Jobs worked on at once.
+    /// Live jobs (not sandbox) worked on at once.
     public var concurrency: Int
+    /// Sandbox jobs (test keys, rendered here with ffmpeg) worked on at once, in their own lane.
+    public var sandboxConcurrency: Int
+    /// The most unfinished jobs of one account handed to providers or the renderer at once, across
+    /// all workers; 0 means no cap.
+    public var accountMaxInFlight: Int
     /// How long a claim lasts without renewal; renewed every third of it while a step runs.
     public var leaseDuration: TimeInterval
     /// How long results stay downloadable.
@@ -21,9 +26,12 @@ public struct WorkerConfiguration: Sendable {
     public init(
         concurrency: Int = 8, leaseDuration: TimeInterval = 30, videoTTL: TimeInterval = 86_400, idleInterval: TimeInterval = 0.25,
         sweepInterval: TimeInterval = 60, scratchDirectory: URL = FileManager.default.temporaryDirectory,
-        ownerID: String = WorkerConfiguration.defaultOwnerID()
+        ownerID: String = WorkerConfiguration.defaultOwnerID(),
+        sandboxConcurrency: Int = ProcessInfo.processInfo.activeProcessorCount, accountMaxInFlight: Int = 0
     ) {
         self.concurrency = max(1, concurrency)
+        self.sandboxConcurrency = max(1, sandboxConcurrency)
+        self.accountMaxInFlight = max(0, accountMaxInFlight)
         self.leaseDuration = leaseDuration
         self.videoTTL = videoTTL
         self.idleInterval = idleInterval

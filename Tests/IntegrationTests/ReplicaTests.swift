@@ -32,6 +32,8 @@ struct ReplicaTests {
             "VIDEOGATE_JOB_LEASE_SECONDS": "3",
             "VIDEOGATE_SANDBOX_DELAY_MS": "300",
             "VIDEOGATE_WORKER_CONCURRENCY": "6",
+            // Every test job here is a sandbox render: as many at once as before the lane had its own slots.
+            "VIDEOGATE_SANDBOX_CONCURRENCY": "6",
         ]) { _, new in new }
         environment.merge(settings) { _, new in new }
         return environment

@@ -3,26 +3,88 @@ import PostgresNIO
 import VideogateDomain
 
 extension PostgresStore {
-    /// One statement: the due jobs are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claimers
-    /// (in any process) pass over each other's rows instead of waiting or taking them twice, and a
-    /// row leased meanwhile by a committed claim no longer matches when it is locked.
-    public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
+    /// The key of the transaction-scoped advisory lock that capped claims take, so two processes
+    /// cannot both count an account below its cap and both claim up to it ("vgclaims" in ASCII).
+    static let claimLockKey: Int64 = 0x7667_636C_6169_6D73
+
+    /// The candidates are chosen by window functions (see `ClaimRequest` for the order), then locked
+    /// with `FOR UPDATE SKIP LOCKED`, which a window query cannot carry itself: concurrent claimers
+    /// pass over each other's rows instead of waiting or taking them twice, and a row leased
+    /// meanwhile by a committed claim fails the re-checked lease condition when it is locked. With an
+    /// account cap, claims take one advisory lock in turn, so each counts the others' leases.
+    public func claimJobs(_ request: ClaimRequest) async throws -> [Job] {
+        guard request.totalSlots > 0 else { return [] }
+        guard request.accountMaxInFlight > 0 else {
+            return try await withSession { db in try await self.claim(db, request) }
+        }
+        return try await transaction { db in
+            try await db.run("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))")
+            return try await self.claim(db, request)
+        }
+    }
+
+    private func claim(_ db: PostgresSession, _ request: ClaimRequest) async throws -> [Job] {
+        let now = StoreCoding.millis(request.now)
+        let cap = request.accountMaxInFlight
+        return try await db.rows("""
+            WITH in_flight AS (
+                SELECT account_id, COUNT(*) AS n FROM jobs
+                WHERE status IN ('pending', 'processing') AND (status = 'processing' OR lease_expires_at > \(now))
+                GROUP BY account_id
+            ),
+            due AS (
+                SELECT id, account_id, next_attempt_at,
+                    CASE WHEN provider = 'sandbox' THEN 1 ELSE 0 END AS sandbox,
+                    CASE WHEN status = 'processing' OR deadline_at <= \(now) THEN 0 ELSE 1 END AS fresh
+                FROM jobs
+                WHERE status IN ('pending', 'processing')
+                  AND (next_attempt_at <= \(now) OR deadline_at <= \(now))
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= \(now))
+                  AND (CASE WHEN provider = 'sandbox' THEN \(request.sandboxSlots) ELSE \(request.liveSlots) END) > 0
+            ),
+            allowed AS (
+                SELECT due.id, due.account_id, due.next_attempt_at, due.sandbox, due.fresh, COALESCE(in_flight.n, 0) AS busy,
+                    ROW_NUMBER() OVER (PARTITION BY due.account_id, due.fresh ORDER BY due.next_attempt_at, due.id) AS fresh_rank
+                FROM due LEFT JOIN in_flight ON in_flight.account_id = due.account_id
+            ),
+            ranked AS (
+                SELECT id, sandbox, fresh, next_attempt_at,
+                    busy + ROW_NUMBER() OVER (PARTITION BY account_id, sandbox ORDER BY fresh, next_attempt_at, id) AS turn
+                FROM allowed
+                WHERE fresh = 0 OR \(cap) = 0 OR fresh_rank <= \(cap) - busy
+            ),
+            picked AS (
+                (SELECT id, turn, fresh, next_attempt_at FROM ranked WHERE sandbox = 0
+                 ORDER BY turn, fresh, next_attempt_at, id LIMIT \(request.liveSlots))
+                UNION ALL
+                (SELECT id, turn, fresh, next_attempt_at FROM ranked WHERE sandbox = 1
+                 ORDER BY turn, fresh, next_attempt_at, id LIMIT \(request.sandboxSlots))
+            ),
+            locked AS (
+                SELECT id FROM jobs
+                WHERE id IN (SELECT id FROM picked ORDER BY turn, fresh, next_attempt_at, id LIMIT \(request.totalSlots))
+                  AND status IN ('pending', 'processing')
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= \(now))
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE jobs SET lease_owner = \(request.owner), lease_expires_at = \(StoreCoding.millis(request.leaseUntil)), attempts = attempts + 1,
+                lease_token = md5(random()::text || clock_timestamp()::text || id)
+            WHERE id IN (SELECT id FROM locked)
+            RETURNING \(unescaped: JobColumns.list)
+            """
+        ).map(Job.init(row:))
+    }
+
+    public func resumeLease(jobID: String, owner: String, now: Date, leaseUntil: Date) async throws -> Job? {
         try await withSession { db in
             try await db.rows("""
-                WITH due AS (
-                    SELECT id FROM jobs
-                    WHERE status IN ('pending', 'processing')
-                      AND (next_attempt_at <= \(StoreCoding.millis(now)) OR deadline_at <= \(StoreCoding.millis(now)))
-                      AND (lease_expires_at IS NULL OR lease_expires_at <= \(StoreCoding.millis(now)))
-                    ORDER BY next_attempt_at LIMIT \(limit)
-                    FOR UPDATE SKIP LOCKED
-                )
                 UPDATE jobs SET lease_owner = \(owner), lease_expires_at = \(StoreCoding.millis(leaseUntil)), attempts = attempts + 1,
                     lease_token = md5(random()::text || clock_timestamp()::text || id)
-                WHERE id IN (SELECT id FROM due)
+                WHERE id = \(jobID) AND status IN ('pending', 'processing')
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= \(StoreCoding.millis(now)))
                 RETURNING \(unescaped: JobColumns.list)
                 """
-            ).map(Job.init(row:))
+            ).map(Job.init(row:)).first
         }
     }
 

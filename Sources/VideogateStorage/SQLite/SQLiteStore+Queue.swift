@@ -3,21 +3,68 @@ import GRDB
 import VideogateDomain
 
 extension SQLiteStore {
-    public func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
-        try await pool.write { db in
+    /// One write transaction (SQLite runs one writer at a time), so the account cap counted in
+    /// `in_flight` cannot be overtaken by a concurrent claim. See `ClaimRequest` for the order.
+    public func claimJobs(_ request: ClaimRequest) async throws -> [Job] {
+        guard request.totalSlots > 0 else { return [] }
+        return try await pool.write { db in
             try db.rows(sql: """
-                    UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, lease_token = lower(hex(randomblob(16)))
-                    WHERE id IN (
-                        SELECT id FROM jobs
+                    WITH in_flight AS (
+                        SELECT account_id, COUNT(*) AS n FROM jobs
+                        WHERE status IN ('pending', 'processing') AND (status = 'processing' OR lease_expires_at > ?3)
+                        GROUP BY account_id
+                    ),
+                    due AS (
+                        SELECT id, account_id, next_attempt_at,
+                            CASE WHEN provider = 'sandbox' THEN 1 ELSE 0 END AS sandbox,
+                            CASE WHEN status = 'processing' OR deadline_at <= ?3 THEN 0 ELSE 1 END AS fresh
+                        FROM jobs
                         WHERE status IN ('pending', 'processing')
                           AND (next_attempt_at <= ?3 OR deadline_at <= ?3)
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
-                        ORDER BY next_attempt_at LIMIT ?4
+                          AND (CASE WHEN provider = 'sandbox' THEN ?5 ELSE ?4 END) > 0
+                    ),
+                    allowed AS (
+                        SELECT due.id, due.account_id, due.next_attempt_at, due.sandbox, due.fresh, COALESCE(in_flight.n, 0) AS busy,
+                            ROW_NUMBER() OVER (PARTITION BY due.account_id, due.fresh ORDER BY due.next_attempt_at, due.id) AS fresh_rank
+                        FROM due LEFT JOIN in_flight ON in_flight.account_id = due.account_id
+                    ),
+                    ranked AS (
+                        SELECT id, sandbox, fresh, next_attempt_at,
+                            busy + ROW_NUMBER() OVER (PARTITION BY account_id, sandbox ORDER BY fresh, next_attempt_at, id) AS turn
+                        FROM allowed
+                        WHERE fresh = 0 OR ?6 = 0 OR fresh_rank <= ?6 - busy
+                    ),
+                    picked AS (
+                        SELECT * FROM (
+                            SELECT id, turn, fresh, next_attempt_at FROM ranked WHERE sandbox = 0
+                            ORDER BY turn, fresh, next_attempt_at, id LIMIT ?4)
+                        UNION ALL
+                        SELECT * FROM (
+                            SELECT id, turn, fresh, next_attempt_at FROM ranked WHERE sandbox = 1
+                            ORDER BY turn, fresh, next_attempt_at, id LIMIT ?5)
                     )
+                    UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, lease_token = lower(hex(randomblob(16)))
+                    WHERE id IN (SELECT id FROM picked ORDER BY turn, fresh, next_attempt_at, id LIMIT ?7)
                     RETURNING \(JobColumns.list)
                     """,
-                arguments: [owner, StoreCoding.millis(leaseUntil), StoreCoding.millis(now), limit]
+                arguments: [
+                    request.owner, StoreCoding.millis(request.leaseUntil), StoreCoding.millis(request.now), request.liveSlots,
+                    request.sandboxSlots, request.accountMaxInFlight, request.totalSlots,
+                ]
             ).map(Job.init(row:))
+        }
+    }
+
+    public func resumeLease(jobID: String, owner: String, now: Date, leaseUntil: Date) async throws -> Job? {
+        try await pool.write { db in
+            try db.rows(sql: """
+                    UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, lease_token = lower(hex(randomblob(16)))
+                    WHERE id = ?4 AND status IN ('pending', 'processing') AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
+                    RETURNING \(JobColumns.list)
+                    """,
+                arguments: [owner, StoreCoding.millis(leaseUntil), StoreCoding.millis(now), jobID]
+            ).map(Job.init(row:)).first
         }
     }
 

@@ -65,8 +65,9 @@ final class StallingStore: GatewayStore {
     func jobs(accountID: String?, environment: KeyEnvironment?, status: JobStatus?, limit: Int, before: String?) async throws -> [Job] {
         try await base.jobs(accountID: accountID, environment: environment, status: status, limit: limit, before: before)
     }
-    func claimJobs(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [Job] {
-        try await base.claimJobs(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil)
+    func claimJobs(_ request: ClaimRequest) async throws -> [Job] { try await base.claimJobs(request) }
+    func resumeLease(jobID: String, owner: String, now: Date, leaseUntil: Date) async throws -> Job? {
+        try await base.resumeLease(jobID: jobID, owner: owner, now: now, leaseUntil: leaseUntil)
     }
     func releaseLease(jobID: String, token: String) async throws { try await base.releaseLease(jobID: jobID, token: token) }
     func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {

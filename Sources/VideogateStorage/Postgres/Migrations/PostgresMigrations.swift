@@ -255,5 +255,12 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            7, "fair claims: unfinished jobs by account",
+            // Counts each account's jobs in flight at every claim (the per-account cap).
+            [
+                "CREATE INDEX jobs_unfinished_by_account ON jobs(account_id, status) WHERE status IN ('pending', 'processing')"
+            ]
+        ),
     ]
 }
