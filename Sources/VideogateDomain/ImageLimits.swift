@@ -1,5 +1,5 @@
 /// A provider's documented limits on start images: the pixel size of each side and the aspect
-/// ratio (width / height), bounds included. Sources are listed in `docs/reliability/media.md`.
+/// ratio (width / height), bounds included. Sources are listed in `docs/images-and-media.md`.
 public struct ImageLimits: Sendable, Equatable {
     /// Smallest accepted width and height in pixels.
     public var minSide: Int
@@ -18,9 +18,9 @@ public struct ImageLimits: Sendable, Equatable {
         self.maxAspect = maxAspect
     }
 
-    /// The limits of a provider's image-to-video input, or nil when it takes any size (Sora: the
-    /// adapter fits the image to the video size; the sandbox renders for test keys the limits of
-    /// the model's own provider, which the catalog names).
+    /// The limits of a provider's image-to-video input, or nil when its documentation states none
+    /// (Veo resizes or crops other sizes; for Sora the adapter fits the image to the video size).
+    /// Test keys' jobs get the limits of the model's own provider, which the catalog names.
     public static func of(_ provider: ProviderKind) -> ImageLimits? {
         switch provider {
         // Kling image2video: width and height at least 300 px, aspect ratio 1:2.5 to 2.5:1.
@@ -29,10 +29,9 @@ public struct ImageLimits: Sendable, Equatable {
         case .wan: ImageLimits(minSide: 360, maxSide: 2000, minAspect: 360.0 / 2000, maxAspect: 2000.0 / 360)
         // ModelArk Seedance 1.5 pro: sides (300, 6000) px, aspect ratio (0.4, 2.5).
         case .seedance: ImageLimits(minSide: 300, maxSide: 6000, minAspect: 0.4, maxAspect: 2.5)
-        // Gemini API Veo: no hard bound is documented (720p, 16:9 or 9:16 recommended; other sizes are
-        // resized or cropped). videogate's own floor: half the recommended short side, at most 4:1.
-        case .veo: ImageLimits(minSide: 360, minAspect: 0.25, maxAspect: 4)
-        case .sora, .sandbox: nil
+        // Gemini API Veo: no bound is documented (720p, 16:9 or 9:16 recommended; other sizes are
+        // resized or cropped), so none is invented here.
+        case .veo, .sora, .sandbox: nil
         }
     }
 

@@ -69,10 +69,10 @@ struct ImageLimitsTests {
         #expect(error?.code == .invalidImage && error?.param == "image")
     }
 
-    /// Each image-to-video model's provider limits, at and just beyond every bound (sources in docs/reliability/media.md).
+    /// Each image-to-video model's provider limits, at and just beyond every bound (sources in docs/images-and-media.md).
     @Test(arguments: [
-        ("veo3.1-i2v", 1, 1, false), ("veo3.1-i2v", 360, 359, false), ("veo3.1-i2v", 360, 360, true), ("veo3.1-i2v", 1440, 360, true),
-        ("veo3.1-i2v", 1441, 360, false), ("veo3-fast-i2v", 360, 1441, false), ("veo3-fast-i2v", 3840, 2160, true),
+        // Veo documents no bound (it resizes or crops): every size is taken.
+        ("veo3.1-i2v", 1, 1, true), ("veo3.1-i2v", 360, 359, true), ("veo3.1-i2v", 4000, 100, true), ("veo3-fast-i2v", 3840, 2160, true),
         ("kling-v2.5-turbo-pro-i2v", 1, 1, false), ("kling-v2.5-turbo-pro-i2v", 299, 400, false), ("kling-v2.5-turbo-pro-i2v", 300, 300, true),
         ("kling-v2.5-turbo-pro-i2v", 750, 300, true), ("kling-v2.5-turbo-pro-i2v", 751, 300, false), ("kling-v2.5-turbo-pro-i2v", 300, 751, false),
         ("kling-v2.5-turbo-pro-i2v", 8000, 8000, true),
@@ -107,11 +107,12 @@ struct ImageLimitsTests {
         }
     }
 
-    @Test func limitsComeFromTheModelsProviderAndSoraTakesAnySize() {
+    @Test func limitsComeFromTheModelsProviderAndVeoAndSoraTakeAnySize() {
         #expect(ImageLimits.of(.kling) == ImageLimits(minSide: 300, minAspect: 0.4, maxAspect: 2.5))
+        #expect(ImageLimits.of(.veo) == nil)
         #expect(ImageLimits.of(.sora) == nil)
         #expect(ImageLimits.of(.sandbox) == nil)
-        for model in Catalog.standard.models where model.mode == .imageToVideo {
+        for model in Catalog.standard.models where model.mode == .imageToVideo && model.provider != .veo {
             #expect(ImageLimits.of(model.provider) != nil, "\(model.id) has no image limits")
         }
     }

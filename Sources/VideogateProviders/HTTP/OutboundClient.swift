@@ -243,7 +243,7 @@ public struct OutboundClient: Sendable {
                 case .body(let buffer):
                     received += Int64(buffer.readableBytes)
                     guard received <= maxBytes else { throw Failure.tooLarge(limit: maxBytes) }
-                    try await sink.write(buffer)
+                    try sink.write(buffer)
                 case .end:
                     return .body(Fetched(bytes: received, contentType: contentType))
                 }
@@ -299,22 +299,18 @@ struct Target: Sendable {
 }
 
 protocol BodySink: Sendable {
-    func write(_ buffer: ByteBuffer) async throws
+    func write(_ buffer: ByteBuffer) throws
 }
 
-/// Writes a download to its file on NIO's blocking thread pool, off the Swift concurrency pool.
 final class FileSink: BodySink, @unchecked Sendable {
     // Used by one fetch at a time, from one task.
     let handle: FileHandle
     init(handle: FileHandle) { self.handle = handle }
-    func write(_ buffer: ByteBuffer) async throws {
-        let handle = handle
-        try await NIOThreadPool.singleton.runIfActive { try handle.write(contentsOf: buffer.readableBytesView) }
-    }
+    func write(_ buffer: ByteBuffer) throws { try handle.write(contentsOf: buffer.readableBytesView) }
 }
 
 final class DataSink: BodySink, @unchecked Sendable {
     // Used by one fetch at a time, from one task.
     var data = Data()
-    func write(_ buffer: ByteBuffer) async throws { data.append(contentsOf: buffer.readableBytesView) }
+    func write(_ buffer: ByteBuffer) throws { data.append(contentsOf: buffer.readableBytesView) }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 import VideogateDomain
 
 /// The renderer of `test` keys: answers after `delay` and renders, locally with ffmpeg, a real H.264
@@ -120,12 +119,8 @@ public struct SandboxProvider: VideoProvider {
             background = SandboxBackground(file: image, demuxer: demuxer)
         }
         do {
-            // On NIO's blocking thread pool, off the Swift concurrency pool.
-            let imageBytes: Data? = if case .bytes(let data, _) = request.image, background != nil { data } else { nil }
-            try await NIOThreadPool.singleton.runIfActive {
-                try Data(text.utf8).write(to: caption)
-                if let imageBytes { try imageBytes.write(to: image) }
-            }
+            try Data(text.utf8).write(to: caption)
+            if case .bytes(let data, _) = request.image, background != nil { try data.write(to: image) }
         } catch {
             throw .retryable("sandbox render could not write its temporary files: \(error)", retryAfter: nil)
         }
