@@ -63,21 +63,25 @@ struct WorkerLeaseTests {
         let gateway = try await TestGateway.make(role: .api)
         try await gateway.test { client in
             let (account, key, _) = try await gateway.account(credits: 100_000)
-            let store = StallingStore(gateway.store, stall: .seconds(2))
+            // Lease 1 s (a loaded test machine can take half a second to answer a claim), the
+            // renewal stalled for four leases, the poll hung for three.
+            let store = StallingStore(gateway.store, stall: .seconds(4))
             let firstPoll = Atomic(true)
             let provider = try ScriptedProvider { call in
                 if call == .poll && firstPoll.exchange(false, ordering: .acquiringAndReleasing) { store.stallNextRenewal() }
             }
-            provider.hang(.poll, for: .milliseconds(1500))
+            provider.hang(.poll, for: .milliseconds(3000))
             let id = try await Self.submit(client, key: key)
-            try await Self.run(Self.worker(gateway, store: store, provider: provider, lease: 0.5)) { try await Self.isFinal(gateway.store, id) }
+            try await Self.run(Self.worker(gateway, store: store, provider: provider, lease: 1), timeout: .seconds(60)) {
+                try await Self.isFinal(gateway.store, id)
+            }
 
             let job = try #require(try await gateway.store.job(id: id))
             #expect(job.status == .completed, "\(job)")
             #expect(provider.count(.create) == 1)
             // The stale step's poll returned while its renewal was still stalled (no new step can
-            // start before that renewal ends, 0.5 s later): a fetch then could only be the stale step's.
-            #expect(provider.calls(.fetch, within: .milliseconds(400), afterHung: .poll) == 0)
+            // start before that renewal ends, 1 s later): a fetch then could only be the stale step's.
+            #expect(provider.calls(.fetch, within: .milliseconds(800), afterHung: .poll) == 0)
             #expect(provider.count(.fetch) >= 1)
             #expect(provider.count(.poll) >= 2)
             #expect(!provider.overlapped, "two steps of one job called the provider at once")
