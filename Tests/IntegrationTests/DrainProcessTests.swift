@@ -141,7 +141,7 @@ struct PostgresPauseProcessTests {
     /// A load of live jobs against a Sora fake; PostgreSQL paused for twice the lease in the middle.
     /// Every job that had its provider id before the pause was created upstream exactly once; every
     /// job completes with one hold and one settlement. (A create in flight when the pause began may
-    /// be sent again: see docs/reliability/core.md, Limits.)
+    /// be sent again: see docs/leases-and-shutdown.md, Limits.)
     @Test func pausingPostgresForTwiceTheLeaseMidLoadCreatesEachJobOnceAndSettlesOnce() async throws {
         let fake = FakeUpstream(video: try FakeVideo.mp4())
         try await fake.run(routes: FakeSora().routes) { fake in
