@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1}"
-swift build --build-tests >/dev/null
+swift build --build-tests >/dev/null 2>&1 || { swift build --build-tests 2>&1 | grep -E "error" ; exit 1; }
 for run in $(seq 1 "$runs"); do
     output=$(swift test --skip-build --filter CrashLoopTests 2>&1) || { echo "$output" | tail -40; exit 1; }
     echo "run $run: $(echo "$output" | grep -o 'crash-loop: .*')"

@@ -35,7 +35,9 @@ enum OpenAPIOperations {
         OpenAPIOperation(
             method: "post", path: "/v1/video", id: "submitVideo", summary: "Submit a video generation job", auth: .apiKey,
             parameters: [header(
-                "Idempotency-Key", "Up to 255 characters; a repeat with the same body within 24 h replays the first response",
+                "Idempotency-Key",
+                "Up to 255 characters, scoped to the account and the key's environment; a repeat with the same body within 24 h "
+                    + "replays the first response",
                 ["type": "string", "minLength": 1, "maxLength": 255])],
             requestBody: "SubmitRequest",
             responses: [
@@ -67,7 +69,9 @@ enum OpenAPIOperations {
             summary: "OpenAI-compatible: create a video (a job, as POST /v1/video; multipart as OpenAI's SDK sends it, or JSON)",
             auth: .apiKey,
             parameters: [header(
-                "Idempotency-Key", "Up to 255 characters; a repeat with the same body bytes within 24 h replays the first response",
+                "Idempotency-Key",
+                "Up to 255 characters, scoped to the account and the key's environment; a repeat with the same JSON body bytes, "
+                    + "or the same form fields and file whatever the multipart boundary, within 24 h replays the first response",
                 ["type": "string", "minLength": 1, "maxLength": 255])],
             requestBody: "OpenAIVideoCreate", formRequestBody: "OpenAIVideoCreateForm", errorSchema: "OpenAIError",
             responses: [
