@@ -19,10 +19,12 @@ public struct APIConfiguration: Sendable {
     public var pollBurst: Int
     /// Bearer token of `/admin`.
     public var adminToken: String
+    /// How `queue_position` and `estimated_completion_at` are worked out.
+    public var queue: QueueStandingSettings
 
     public init(
         publicURL: PublicURL, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,
-        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String
+        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String, queue: QueueStandingSettings = QueueStandingSettings()
     ) {
         self.publicURL = publicURL
         self.videoTTL = videoTTL
@@ -31,6 +33,7 @@ public struct APIConfiguration: Sendable {
         self.pollInterval = pollInterval
         self.pollBurst = pollBurst
         self.adminToken = adminToken
+        self.queue = queue
     }
 }
 
@@ -63,6 +66,7 @@ public struct GatewayServices: Sendable {
     public var configuration: APIConfiguration
     public var metrics: HTTPMetrics
     let throttle: PollThrottle
+    let standings: QueueStandings
 
     public init(
         store: any GatewayStore, blobs: any BlobStore, catalog: Catalog, outbound: OutboundPolicy, signer: URLSigner,
@@ -78,6 +82,7 @@ public struct GatewayServices: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.throttle = PollThrottle(interval: configuration.pollInterval, burst: configuration.pollBurst)
+        self.standings = QueueStandings(settings: configuration.queue)
     }
 
     /// Whether a model can run for keys of an environment.

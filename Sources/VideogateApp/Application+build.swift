@@ -49,7 +49,7 @@ public func buildGateway(
         signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: config.providers.configured,
         configuration: APIConfiguration(
             publicURL: publicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
-            pollInterval: config.pollInterval, adminToken: adminToken.value),
+            pollInterval: config.pollInterval, adminToken: adminToken.value, queue: config.queueStandingSettings),
         metrics: HTTPMetrics(factory: factory))
     let gauges = StoreGauges(store: store, factory: factory, clock: clock)
     let hooks = OperationsHooks { await gauges.refresh(logger: logger); return registry.emitToString() }

@@ -83,9 +83,24 @@ public protocol GatewayStore: Sendable {
     /// called from a cancelled task.
     func releaseLease(jobID: String, token: String) async throws
     /// Stores a decided transition and its ledger effect in one transaction and frees the lease,
-    /// only while the claim that wrote `token` still holds the job and the job is unfinished. False
+    /// only while the claim that wrote `token` still holds the job and the job is unfinished; a
+    /// completion also updates its model's run time (`modelTimings`) in that transaction. False
     /// otherwise (nothing changed: the job was finished or claimed again by someone else).
     func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool
+
+    // MARK: Queue position and estimates
+
+    /// The queue position of each given job that is `pending` (others are left out): how many
+    /// pending jobs of its lane (live or sandbox) a claim made now would hand to a provider before
+    /// it, in the order of `claimJobs` with `accountMaxInFlight` as the account cap. A job under a
+    /// live lease (being handed over) is at 0. A job not due (waiting out a retry backoff) counts
+    /// every due job of its lane. A job held back by the account cap comes after every job that can
+    /// be claimed now, in the same order among those held back. One statement for all the ids,
+    /// reading only unfinished jobs.
+    func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int]
+    /// The recent run time of every model that has completed jobs (one small table; completions
+    /// update it in the transaction of their final state).
+    func modelTimings() async throws -> [ModelTiming]
 
     // MARK: Housekeeping
 

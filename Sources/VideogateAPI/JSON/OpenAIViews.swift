@@ -1,8 +1,11 @@
 import Foundation
 import VideogateDomain
 
-/// A job as OpenAI's video object (`/v1/videos`). Every field is always present, `null` where it
-/// has no value, since the SDK's models declare them all.
+/// A job as OpenAI's video object (`/v1/videos`). Every field of OpenAI's object is always present,
+/// `null` where it has no value, since the SDK's models declare them all. Two fields of ours that
+/// OpenAI's object has no place for come on top, only while they apply (the SDK keeps unknown
+/// fields): `queue_position` on a queued video and `estimated_completion_at` (Unix seconds) on an
+/// unfinished one.
 struct OpenAIVideo: Encodable {
     struct Failure: Encodable {
         let code: String
@@ -20,8 +23,12 @@ struct OpenAIVideo: Encodable {
     let expiresAt: Int64?
     let error: Failure?
     let prompt: String
+    let queuePosition: Int?
+    let estimatedCompletionAt: Int64?
 
-    init(_ job: Job) {
+    init(_ job: Job, standing: QueueStanding? = nil) {
+        queuePosition = job.status == .pending ? standing?.position : nil
+        estimatedCompletionAt = job.status.isTerminal ? nil : standing.map { Self.unix($0.estimatedCompletion) }
         id = job.id
         model = job.modelID
         prompt = job.prompt
@@ -63,6 +70,8 @@ struct OpenAIVideo: Encodable {
         case completedAt = "completed_at"
         case expiresAt = "expires_at"
         case remixedFromVideoID = "remixed_from_video_id"
+        case queuePosition = "queue_position"
+        case estimatedCompletionAt = "estimated_completion_at"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -80,6 +89,8 @@ struct OpenAIVideo: Encodable {
         try container.encode(error, forKey: .error)
         try container.encode(prompt, forKey: .prompt)
         try container.encodeNil(forKey: .remixedFromVideoID)
+        try container.encodeIfPresent(queuePosition, forKey: .queuePosition)
+        try container.encodeIfPresent(estimatedCompletionAt, forKey: .estimatedCompletionAt)
     }
 }
 

@@ -26,9 +26,15 @@ struct JobView: Encodable {
     var completedAt: String?
     var error: Failure?
     var metadata: [String: String]?
+    /// Pending jobs only: how many pending jobs of its lane go to a provider before it.
+    var queuePosition: Int?
+    /// Unfinished jobs only.
+    var estimatedCompletionAt: String?
 
     enum CodingKeys: String, CodingKey {
         case success, status, model, mode, duration, progress, error, metadata
+        case queuePosition = "queue_position"
+        case estimatedCompletionAt = "estimated_completion_at"
         case requestID = "request_id"
         case aspectRatio = "aspect_ratio"
         case creditsReserved = "credits_reserved"
@@ -50,11 +56,33 @@ struct JobView: Encodable {
 }
 
 extension GatewayServices {
-    /// The job as it is now, with links to its result when completed.
+    /// The job as it is now, with links to its result when completed, and its queue position and
+    /// estimate while unfinished (one position query when pending; nothing more when finished).
     func view(_ job: Job, success: Bool?) async throws -> JobView {
+        try await views([job], success: success)[0]
+    }
+
+    /// The standing (queue position, estimate) of each unfinished job of `jobs`, by id: one
+    /// position query for all the pending ones.
+    func standings(of jobs: [Job]) async throws -> [String: QueueStanding] {
+        try await standings.standings(of: jobs, store: store, now: clock.now())
+    }
+
+    /// The views of several jobs, in order, with one position query for all of them.
+    func views(_ jobs: [Job], success: Bool?) async throws -> [JobView] {
+        let standings = try await standings(of: jobs)
+        var views: [JobView] = []
+        views.reserveCapacity(jobs.count)
+        for job in jobs { views.append(try await view(job, success: success, standing: standings[job.id])) }
+        return views
+    }
+
+    private func view(_ job: Job, success: Bool?, standing: QueueStanding?) async throws -> JobView {
         var view = JobView.created(job)
         view.success = success
         view.status = job.status.rawValue
+        view.queuePosition = standing?.position
+        view.estimatedCompletionAt = standing?.estimatedCompletion.rfc3339
         switch job.status {
         case .pending:
             break

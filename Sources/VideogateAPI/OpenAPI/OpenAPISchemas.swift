@@ -68,6 +68,11 @@ enum OpenAPISchemas {
                     "video_url": string(format: "uri"), "thumbnail_url": string(format: "uri"), "expires_at": time,
                     "credits_used": integer, "completed_at": time, "error": failure,
                     "metadata": ["type": "object", "additionalProperties": ["type": "string"]],
+                    "queue_position": [
+                        "type": "integer", "minimum": 0,
+                        "description": "Pending jobs only: how many pending jobs of its lane (live or sandbox) go to a provider before it; 0 is next",
+                    ],
+                    "estimated_completion_at": string("Unfinished jobs only: the server's estimate of completion (RFC 3339 UTC)", format: "date-time"),
                 ], required: ["request_id", "status", "model", "mode", "aspect_ratio", "duration", "credits_reserved", "created_at"]),
             "JobList": list(of: "Job"),
             // The OpenAI-compatible surface (/v1/videos): OpenAI's video object, list, deletion and error bodies.
@@ -98,6 +103,11 @@ enum OpenAPISchemas {
                         "required": ["code", "message"],
                     ],
                     "prompt": string(), "remixed_from_video_id": ["type": "null"],
+                    // Ours, beyond OpenAI's object, present only while they apply.
+                    "queue_position": [
+                        "type": "integer", "minimum": 0, "description": "Queued videos only: how many queued videos of its lane go before it",
+                    ],
+                    "estimated_completion_at": ["type": "integer", "description": "Unfinished videos only: estimated completion, Unix seconds"],
                 ],
                 required: [
                     "id", "object", "status", "model", "progress", "seconds", "size", "created_at", "completed_at", "expires_at", "error", "prompt",

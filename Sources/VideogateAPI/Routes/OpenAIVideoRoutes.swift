@@ -36,7 +36,7 @@ struct OpenAIVideoRoutes: Sendable {
                     .pollingTooFrequent, "Poll one video at most once every \(Int(services.configuration.pollInterval)) seconds.",
                     retryAfter: wait)
             }
-            var response = JSONResponse.make(OpenAIVideo(job))
+            var response = JSONResponse.make(OpenAIVideo(job, standing: try await services.standings(of: [job])[job.id]))
             response.headers[.openAIPollAfterMs] = String(services.openAIPollAfterMilliseconds)
             return response
         }
@@ -60,7 +60,10 @@ struct OpenAIVideoRoutes: Sendable {
             let jobs = try await services.store.openAIVideos(
                 accountID: principal.account.id, environment: principal.key.environment, after: page.after, ascending: ascending,
                 limit: page.limit + 1)
-            return JSONResponse.make(OpenAIVideoList(data: jobs.prefix(page.limit).map(OpenAIVideo.init), hasMore: jobs.count > page.limit))
+            let shown = Array(jobs.prefix(page.limit))
+            let standings = try await services.standings(of: shown)
+            return JSONResponse.make(
+                OpenAIVideoList(data: shown.map { OpenAIVideo($0, standing: standings[$0.id]) }, hasMore: jobs.count > page.limit))
         }
     }
 

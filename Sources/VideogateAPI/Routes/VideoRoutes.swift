@@ -43,8 +43,7 @@ struct VideoRoutes: Sendable {
             let jobs = try await services.store.jobs(
                 accountID: principal.account.id, environment: principal.key.environment, status: try PageQuery.status(request),
                 limit: page.limit + 1, before: page.after)
-            var views: [JobView] = []
-            for job in jobs.prefix(page.limit) { views.append(try await services.view(job, success: nil)) }
+            let views = try await services.views(Array(jobs.prefix(page.limit)), success: nil)
             return JSONResponse.make(ListPage(views, limit: page.limit, fetched: jobs.count, cursor: \.requestID))
         }
     }

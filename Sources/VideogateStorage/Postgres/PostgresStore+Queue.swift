@@ -136,6 +136,7 @@ extension PostgresStore {
             case .capture: _ = try await self.applyLedger(db, job: job, kind: .capture, at: at)
             case .release: _ = try await self.applyLedger(db, job: job, kind: .release, at: at)
             }
+            try await self.recordTiming(db, completed: job)
             // The webhook outbox row commits with the final state, or neither does.
             if job.status.isTerminal { try await self.enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
             return true

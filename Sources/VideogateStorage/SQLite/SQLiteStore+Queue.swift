@@ -119,6 +119,7 @@ extension SQLiteStore {
             case .capture: _ = try applyLedger(db, job: job, kind: .capture, at: at)
             case .release: _ = try applyLedger(db, job: job, kind: .release, at: at)
             }
+            try recordTiming(db, completed: job)
             // The webhook outbox row commits with the final state, or neither does.
             if job.status.isTerminal { try enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
             return true

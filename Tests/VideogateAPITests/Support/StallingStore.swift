@@ -73,6 +73,10 @@ final class StallingStore: GatewayStore {
     func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
         try await base.apply(transition, token: token, at: at)
     }
+    func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int] {
+        try await base.queuePositions(jobIDs: jobIDs, now: now, accountMaxInFlight: accountMaxInFlight)
+    }
+    func modelTimings() async throws -> [ModelTiming] { try await base.modelTimings() }
     func expiredResults(now: Date, limit: Int) async throws -> [Job] { try await base.expiredResults(now: now, limit: limit) }
     func markResultDeleted(jobID: String) async throws { try await base.markResultDeleted(jobID: jobID) }
     func deferResultDeletion(jobID: String, retryAt: @Sendable (Int) -> Date) async throws -> Int {

@@ -262,5 +262,21 @@ enum PostgresMigrations {
                 "CREATE INDEX jobs_unfinished_by_account ON jobs(account_id, status) WHERE status IN ('pending', 'processing')"
             ]
         ),
+        (
+            8, "queue estimates: recent run time per model",
+            // As in SQLite.
+            [
+                """
+                CREATE TABLE model_timings (
+                    provider TEXT NOT NULL,
+                    model_id TEXT NOT NULL,
+                    run_ms BIGINT NOT NULL,
+                    samples BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (provider, model_id)
+                )
+                """
+            ]
+        ),
     ]
 }

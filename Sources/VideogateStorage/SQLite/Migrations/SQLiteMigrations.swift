@@ -226,5 +226,21 @@ enum SQLiteMigrations {
             CREATE INDEX jobs_unfinished_by_account ON jobs(account_id, status) WHERE status IN ('pending', 'processing');
             """
         ),
+        (
+            8, "queue estimates: recent run time per model",
+            // One row per (provider, model), updated by the transaction that completes a job, so an
+            // estimate reads a few rows instead of scanning finished jobs. `run_ms` is a weighted
+            // mean (each completion weighs one fifth).
+            """
+            CREATE TABLE model_timings (
+                provider TEXT NOT NULL,
+                model_id TEXT NOT NULL,
+                run_ms INTEGER NOT NULL,
+                samples INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (provider, model_id)
+            );
+            """
+        ),
     ]
 }
