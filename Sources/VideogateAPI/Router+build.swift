@@ -18,6 +18,7 @@ public func buildRouter(
     let video = VideoRoutes(services: services)
     let videos = OpenAIVideoRoutes(services: services)
     let content = ContentRoutes(services: services)
+    let cancel = CancelRoutes(services: services)
     let account = AccountRoutes(services: services)
     let admin = AdminRoutes(services: services)
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
@@ -28,11 +29,13 @@ public func buildRouter(
             (.get, "/v1/video", video.list),
             (.get, "/v1/video/:id", video.poll),
             (.get, "/v1/video/:id/content", content.content),
+            (.post, "/v1/video/:id/cancel", cancel.cancel),
             (.post, "/v1/videos", videos.create),
             (.get, "/v1/videos", videos.list),
             (.get, "/v1/videos/:id", videos.retrieve),
             (.delete, "/v1/videos/:id", videos.delete),
             (.get, "/v1/videos/:id/content", videos.content),
+            (.post, "/v1/videos/:id/cancel", cancel.cancelVideo),
             (.get, "/v1/models", account.models),
             (.get, "/v1/account", account.account),
             (.get, "/files/:file_id", content.signedFile),

@@ -45,6 +45,8 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let expired = Code("expired", 410)
         public static let invalidSignature = Code("invalid_signature", 403)
         public static let rangeNotSatisfiable = Code("range_not_satisfiable", 416)
+        /// A cancel of a job that has started (leased to a worker, or with its provider) or ended otherwise.
+        public static let notCancellable = Code("not_cancellable", 409)
         // Operations
         public static let notReady = Code("not_ready", 503)
         public static let internalError = Code("internal_error", 500)
@@ -59,7 +61,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
             .invalidJSON, .missingPrompt, .promptTooLong, .invalidModel, .invalidMode, .missingImage, .invalidImage,
             .invalidAspectRatio, .invalidDuration, .invalidWebhookURL, .invalidMetadata, .invalidIdempotencyKey,
             .invalidParameter, .modelUnavailable, .insufficientCredits, .idempotencyConflict, .notFound, .methodNotAllowed,
-            .expired, .invalidSignature, .rangeNotSatisfiable, .notReady, .internalError,
+            .expired, .invalidSignature, .rangeNotSatisfiable, .notCancellable, .notReady, .internalError,
         ]
     }
 

@@ -17,6 +17,8 @@ public enum JobErrorCode: String, Sendable, Codable, CaseIterable {
     case timeout
     case invalidImage = "invalid_image"
     case internalError = "internal_error"
+    /// Its client cancelled it while it was pending (`POST /v1/video/{id}/cancel`).
+    case cancelled
 }
 
 /// The `error` object of a failed job.

@@ -14,6 +14,8 @@ public enum JobEvent: Sendable, Equatable {
     case failed(JobFailure)
     /// The job passed its deadline.
     case timedOut
+    /// Its client cancelled it before any provider had it (see `JobStateMachine.cancel`).
+    case cancelled
 }
 
 /// What the ledger must do in the same transaction as a job's transition.
@@ -40,7 +42,7 @@ public enum JobTransitionRefusal: Error, Sendable, Equatable {
 }
 
 /// The job lifecycle as a pure function: pending → processing → completed | error, and
-/// pending → error. Final states never change, which is what makes a capture happen at most once.
+/// pending → error (a cancel among others). Final states never change, which is what makes a capture happen at most once.
 public enum JobStateMachine {
     public static func apply(_ event: JobEvent, to job: Job, now: Date, videoTTL: TimeInterval) throws(JobTransitionRefusal) -> JobTransition {
         guard !job.status.isTerminal else { throw .alreadyFinal(job.status) }
@@ -75,6 +77,9 @@ public enum JobStateMachine {
             return finish(next, with: failure, now: now)
         case .timedOut:
             return finish(next, with: JobFailure(.timeout, "The job did not finish before its deadline."), now: now)
+        case .cancelled:
+            guard job.status == .pending else { throw .invalid("only a pending job can be cancelled") }
+            return finish(next, with: JobFailure(.cancelled, "The job was cancelled by its client before it started."), now: now)
         }
     }
 

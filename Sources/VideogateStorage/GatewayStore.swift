@@ -87,6 +87,12 @@ public protocol GatewayStore: Sendable {
     /// completion also updates its model's run time (`modelTimings`) in that transaction. False
     /// otherwise (nothing changed: the job was finished or claimed again by someone else).
     func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool
+    /// A client's cancel of a job of an account in one environment, decided by
+    /// `JobStateMachine.cancel` in one transaction against the claim: a `pending` job that no worker
+    /// holds under a lease live at `at` ends in `error` / `cancelled` with its hold released and its
+    /// webhook outbox row written, stored exactly as `apply` stores a failure. A concurrent claim
+    /// either takes the job first (the cancel then finds it leased) or does not take it at all.
+    func cancel(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> CancelOutcome
 
     // MARK: Queue position and estimates
 
@@ -210,6 +216,18 @@ public enum SubmitOutcome: Sendable {
     case replayed(Job, QuotaStatus)
     /// Refused; the quota status is what the rate-limit headers show.
     case refused(GatewayError, QuotaStatus)
+}
+
+/// What `cancel` decided.
+public enum CancelOutcome: Sendable, Equatable {
+    /// The job was cancelled now; as stored.
+    case cancelled(Job)
+    /// The job had been cancelled before; nothing changed.
+    case alreadyCancelled(Job)
+    /// The job is leased to a worker, with its provider, or finished otherwise; nothing changed.
+    case notCancellable(Job)
+    /// No such job for this account and environment.
+    case notFound
 }
 
 /// Figures the store reports for metrics.

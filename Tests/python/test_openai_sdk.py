@@ -7,9 +7,11 @@ import time
 import urllib.request
 import zlib
 
+import httpx2
 import openai
 import pytest
 from openai import OpenAI
+from openai.types import Video
 
 # The SDK marks its Videos API deprecated (OpenAI shut its own service down); the calls still work.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -168,3 +170,28 @@ def test_a_failed_render_is_a_failed_video_with_its_error(client):
     video = bounded(lambda: client.videos.create_and_poll(model="sora-2", prompt="[sandbox:policy] refused"))
     assert video.status == "failed"
     assert video.error.code == "content_policy_violation" and video.error.message
+
+
+def test_cancel_a_queued_video_through_the_sdks_generic_post(client, account, base_url):
+    """The SDK has no videos.cancel: its generic post reaches POST /v1/videos/{id}/cancel and parses
+    the video; a refusal raises ConflictError at once (x-should-retry: false), not after retries."""
+    queue = [client.videos.create(model="sora-2", prompt=f"queued {n}") for n in range(4)]
+    newest = queue[-1]
+    cancelled = client.post(f"/videos/{newest.id}/cancel", cast_to=Video)
+    assert (cancelled.id, cancelled.status) == (newest.id, "failed")
+    assert cancelled.error.code == "cancelled" and isinstance(cancelled.completed_at, int)
+    assert client.post(f"/videos/{newest.id}/cancel", cast_to=Video).status == "failed"
+    assert native_job(base_url, account.key, newest.id)["credits_used"] == 0
+
+    done = bounded(lambda: client.videos.poll(queue[0].id))
+    assert done.status == "completed"
+    sent = []
+    counting = OpenAI(
+        base_url=base_url + "/v1", api_key=account.key, timeout=30,
+        http_client=httpx2.Client(event_hooks={"request": [sent.append]}),
+    )
+    with pytest.raises(openai.ConflictError) as refused:
+        counting.post(f"/videos/{done.id}/cancel", cast_to=Video)
+    assert refused.value.code == "not_cancellable" and len(sent) == 1
+    for video in queue[1:-1]:
+        bounded(lambda: client.videos.poll(video.id))

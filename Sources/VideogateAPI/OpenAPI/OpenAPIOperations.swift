@@ -47,7 +47,10 @@ enum OpenAPIOperations {
                 (429, "Daily request limit reached", .json("Error")),
                 (503, "The model's provider is not configured (live keys)", .json("Error")),
             ] + bodyErrors, rateLimited: true,
-            links: ["getVideo": ["id": "$response.body#/request_id"], "getVideoContent": ["id": "$response.body#/request_id"]]),
+            links: [
+                "getVideo": ["id": "$response.body#/request_id"], "getVideoContent": ["id": "$response.body#/request_id"],
+                "cancelVideo": ["id": "$response.body#/request_id"],
+            ]),
         OpenAPIOperation(
             method: "get", path: "/v1/video", id: "listVideos", summary: "The account's jobs, newest first", auth: .apiKey,
             parameters: [statusFilter] + paging,
@@ -63,6 +66,15 @@ enum OpenAPIOperations {
             method: "get", path: "/v1/video/{id}/content", id: "getVideoContent", summary: "The MP4 of a completed job", auth: .apiKey,
             parameters: [path("id", "The request_id")] + fileHeaders,
             responses: fileResponses + [(404, "No such job, or not completed", .json("Error"))], rateLimited: true),
+        OpenAPIOperation(
+            method: "post", path: "/v1/video/{id}/cancel", id: "cancelVideo",
+            summary: "Cancel a pending job that no worker is handing to its provider (no body; one sent is ignored)", auth: .apiKey,
+            parameters: [path("id", "The request_id")],
+            responses: [
+                (200, "The job, ended in error with error.code cancelled and its hold released (again when cancelled before)", .json("Job")),
+                (404, "No such job for this account", .json("Error")),
+                (409, "not_cancellable: being handed to its provider, processing, completed or failed otherwise", .json("Error")),
+            ], rateLimited: true),
         // The OpenAI-compatible surface: OpenAI's bodies and error format (openai-compat.md).
         OpenAPIOperation(
             method: "post", path: "/v1/videos", id: "openaiCreateVideo",
@@ -86,7 +98,7 @@ enum OpenAPIOperations {
             ], rateLimited: true,
             links: [
                 "openaiGetVideo": ["id": "$response.body#/id"], "openaiGetVideoContent": ["id": "$response.body#/id"],
-                "openaiDeleteVideo": ["id": "$response.body#/id"],
+                "openaiDeleteVideo": ["id": "$response.body#/id"], "openaiCancelVideo": ["id": "$response.body#/id"],
             ]),
         OpenAPIOperation(
             method: "get", path: "/v1/videos", id: "openaiListVideos",
@@ -133,6 +145,16 @@ enum OpenAPIOperations {
                 (404, "No such video, not completed, deleted, or no such variant (spritesheet)", .json("OpenAIError")),
                 (410, "The content expired and was deleted", .json("OpenAIError")),
                 (416, "Range outside the file", .json("OpenAIError")),
+            ], rateLimited: true),
+        OpenAPIOperation(
+            method: "post", path: "/v1/videos/{id}/cancel", id: "openaiCancelVideo",
+            summary: "Cancel a queued video that no worker is handing to its provider (no body; one sent is ignored)", auth: .apiKey,
+            parameters: [path("id", "The video id (a request_id)")], errorSchema: "OpenAIError",
+            responses: [
+                (200, "The video, failed with error.code cancelled (again when cancelled before)", .json("OpenAIVideo")),
+                (404, "No such video for this account, or deleted", .json("OpenAIError")),
+                (409, "not_cancellable (x-should-retry: false): being handed to its provider, in progress, completed or failed otherwise",
+                 .json("OpenAIError")),
             ], rateLimited: true),
         OpenAPIOperation(
             method: "get", path: "/v1/models", id: "listModels", summary: "The model catalog", auth: .apiKey,

@@ -109,37 +109,48 @@ extension PostgresStore {
         }
     }
 
+    public func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
+        try await transaction { db in try await self.storeTransition(db, transition, fence: .claim(token: token), at: at) }
+    }
+
+    /// Stores a decided transition in the open transaction: the job's row (freeing any lease), its
+    /// ledger effect and, for a final state, its webhook outbox row, only while `fence` holds and the
+    /// job is unfinished. False otherwise, and nothing changed. Every change of a job's state goes
+    /// through here (`apply`, `cancel`), so what follows a final state (ledger, outbox, the status
+    /// counters kept by triggers) is the same whoever ended the job.
+    ///
     /// The UPDATE of the job is the fence: it locks the row, so of two concurrent final transitions
     /// the second waits, then finds the job finished (or the lease gone) and changes nothing.
-    public func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
-        try await transaction { db in
-            let job = transition.job
-            let result = job.result
-            guard
-                try await db.row("""
-                    UPDATE jobs SET
-                        status = \(job.status.rawValue), progress = \(job.progress), credits_used = \(job.creditsUsed),
-                        error_code = \(job.failure?.code.rawValue), error_message = \(job.failure?.message),
-                        provider_job_id = \(job.providerJobID), provider_request_id = \(job.providerRequestID),
-                        next_attempt_at = \(StoreCoding.millis(job.nextAttemptAt)), updated_at = \(StoreCoding.millis(job.updatedAt)),
-                        submitted_at = \(StoreCoding.millis(job.submittedAt)), completed_at = \(StoreCoding.millis(job.completedAt)),
-                        expires_at = \(StoreCoding.millis(job.expiresAt)), video_key = \(result?.videoKey), thumbnail_key = \(result?.thumbnailKey),
-                        video_bytes = \(result?.videoBytes), video_duration_ms = \(result?.durationMilliseconds),
-                        video_width = \(result?.width), video_height = \(result?.height),
-                        lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-                    WHERE id = \(job.id) AND lease_token = \(token) AND status IN ('pending', 'processing')
-                    RETURNING id
-                    """) != nil
-            else { return false }
-            switch transition.ledger {
-            case .none: break
-            case .capture: _ = try await self.applyLedger(db, job: job, kind: .capture, at: at)
-            case .release: _ = try await self.applyLedger(db, job: job, kind: .release, at: at)
-            }
-            try await self.recordTiming(db, completed: job)
-            // The webhook outbox row commits with the final state, or neither does.
-            if job.status.isTerminal { try await self.enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
-            return true
+    func storeTransition(_ db: PostgresSession, _ transition: JobTransition, fence: TransitionFence, at: Date) async throws -> Bool {
+        let job = transition.job
+        let result = job.result
+        guard
+            try await db.row("""
+                UPDATE jobs SET
+                    status = \(job.status.rawValue), progress = \(job.progress), credits_used = \(job.creditsUsed),
+                    error_code = \(job.failure?.code.rawValue), error_message = \(job.failure?.message),
+                    provider_job_id = \(job.providerJobID), provider_request_id = \(job.providerRequestID),
+                    next_attempt_at = \(StoreCoding.millis(job.nextAttemptAt)), updated_at = \(StoreCoding.millis(job.updatedAt)),
+                    submitted_at = \(StoreCoding.millis(job.submittedAt)), completed_at = \(StoreCoding.millis(job.completedAt)),
+                    expires_at = \(StoreCoding.millis(job.expiresAt)), video_key = \(result?.videoKey), thumbnail_key = \(result?.thumbnailKey),
+                    video_bytes = \(result?.videoBytes), video_duration_ms = \(result?.durationMilliseconds),
+                    video_width = \(result?.width), video_height = \(result?.height),
+                    lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+                WHERE id = \(job.id) AND status IN ('pending', 'processing')
+                  AND (lease_token = \(fence.token)
+                       OR (\(fence.token)::text IS NULL AND status = 'pending'
+                           AND (lease_expires_at IS NULL OR lease_expires_at <= \(fence.unleasedAt)::bigint)))
+                RETURNING id
+                """) != nil
+        else { return false }
+        switch transition.ledger {
+        case .none: break
+        case .capture: _ = try await applyLedger(db, job: job, kind: .capture, at: at)
+        case .release: _ = try await applyLedger(db, job: job, kind: .release, at: at)
         }
+        try await recordTiming(db, completed: job)
+        // The webhook outbox row commits with the final state, or neither does.
+        if job.status.isTerminal { try await enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
+        return true
     }
 }

@@ -94,35 +94,43 @@ extension SQLiteStore {
     }
 
     public func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
-        try await pool.write { db in
-            let job = transition.job
-            let result = job.result
-            try db.run(sql: """
-                    UPDATE jobs SET
-                        status = ?, progress = ?, credits_used = ?, error_code = ?, error_message = ?,
-                        provider_job_id = ?, provider_request_id = ?, next_attempt_at = ?, updated_at = ?,
-                        submitted_at = ?, completed_at = ?, expires_at = ?, video_key = ?, thumbnail_key = ?,
-                        video_bytes = ?, video_duration_ms = ?, video_width = ?, video_height = ?,
-                        lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-                    WHERE id = ? AND lease_token = ? AND status IN ('pending', 'processing')
-                    """,
-                arguments: [
-                    job.status.rawValue, job.progress, job.creditsUsed, job.failure?.code.rawValue, job.failure?.message,
-                    job.providerJobID, job.providerRequestID, StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.updatedAt),
-                    StoreCoding.millis(job.submittedAt), StoreCoding.millis(job.completedAt), StoreCoding.millis(job.expiresAt),
-                    result?.videoKey, result?.thumbnailKey, result?.videoBytes, result?.durationMilliseconds, result?.width,
-                    result?.height, job.id, token,
-                ])
-            guard db.changesCount == 1 else { return false }
-            switch transition.ledger {
-            case .none: break
-            case .capture: _ = try applyLedger(db, job: job, kind: .capture, at: at)
-            case .release: _ = try applyLedger(db, job: job, kind: .release, at: at)
-            }
-            try recordTiming(db, completed: job)
-            // The webhook outbox row commits with the final state, or neither does.
-            if job.status.isTerminal { try enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
-            return true
+        try await pool.write { db in try self.storeTransition(db, transition, fence: .claim(token: token), at: at) }
+    }
+
+    /// Stores a decided transition in the open write transaction: the job's row (freeing any
+    /// lease), its ledger effect and, for a final state, its webhook outbox row, only while `fence`
+    /// holds and the job is unfinished. False otherwise, and nothing changed. Every change of a
+    /// job's state goes through here (`apply`, `cancel`), so what follows a final state (ledger,
+    /// outbox, the status counters kept by triggers) is the same whoever ended the job.
+    func storeTransition(_ db: Database, _ transition: JobTransition, fence: TransitionFence, at: Date) throws -> Bool {
+        let job = transition.job
+        let result = job.result
+        try db.run(sql: """
+                UPDATE jobs SET
+                    status = ?, progress = ?, credits_used = ?, error_code = ?, error_message = ?,
+                    provider_job_id = ?, provider_request_id = ?, next_attempt_at = ?, updated_at = ?,
+                    submitted_at = ?, completed_at = ?, expires_at = ?, video_key = ?, thumbnail_key = ?,
+                    video_bytes = ?, video_duration_ms = ?, video_width = ?, video_height = ?,
+                    lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+                WHERE id = ? AND status IN ('pending', 'processing')
+                  AND (lease_token = ? OR (? IS NULL AND status = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at <= ?)))
+                """,
+            arguments: [
+                job.status.rawValue, job.progress, job.creditsUsed, job.failure?.code.rawValue, job.failure?.message,
+                job.providerJobID, job.providerRequestID, StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.updatedAt),
+                StoreCoding.millis(job.submittedAt), StoreCoding.millis(job.completedAt), StoreCoding.millis(job.expiresAt),
+                result?.videoKey, result?.thumbnailKey, result?.videoBytes, result?.durationMilliseconds, result?.width,
+                result?.height, job.id, fence.token, fence.token, fence.unleasedAt,
+            ])
+        guard db.changesCount == 1 else { return false }
+        switch transition.ledger {
+        case .none: break
+        case .capture: _ = try applyLedger(db, job: job, kind: .capture, at: at)
+        case .release: _ = try applyLedger(db, job: job, kind: .release, at: at)
         }
+        try recordTiming(db, completed: job)
+        // The webhook outbox row commits with the final state, or neither does.
+        if job.status.isTerminal { try enqueueWebhook(db, jobID: job.id, event: job.status, at: at) }
+        return true
     }
 }

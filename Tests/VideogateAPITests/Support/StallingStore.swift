@@ -77,6 +77,9 @@ final class StallingStore: GatewayStore {
         try await base.queuePositions(jobIDs: jobIDs, now: now, accountMaxInFlight: accountMaxInFlight)
     }
     func modelTimings() async throws -> [ModelTiming] { try await base.modelTimings() }
+    func cancel(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> CancelOutcome {
+        try await base.cancel(jobID: jobID, accountID: accountID, environment: environment, at: at)
+    }
     func expiredResults(now: Date, limit: Int) async throws -> [Job] { try await base.expiredResults(now: now, limit: limit) }
     func markResultDeleted(jobID: String) async throws { try await base.markResultDeleted(jobID: jobID) }
     func deferResultDeletion(jobID: String, retryAt: @Sendable (Int) -> Date) async throws -> Int {
