@@ -21,6 +21,7 @@ public func buildRouter(
     let cancel = CancelRoutes(services: services)
     let account = AccountRoutes(services: services)
     let admin = AdminRoutes(services: services)
+    let usage = UsageRoutes(services: services)
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
     var list: [(HTTPRequest.Method, String, Handler)] = []
     if set == .api {
@@ -38,6 +39,7 @@ public func buildRouter(
             (.post, "/v1/videos/:id/cancel", cancel.cancelVideo),
             (.get, "/v1/models", account.models),
             (.get, "/v1/account", account.account),
+            (.get, "/v1/usage", usage.usage),
             (.get, "/files/:file_id", content.signedFile),
             (.post, "/admin/accounts", admin.createAccount),
             (.get, "/admin/accounts/:id", admin.getAccount),
@@ -49,6 +51,7 @@ public func buildRouter(
             (.post, "/admin/accounts/:id/webhook-secret", admin.rotateWebhookSecret),
             (.get, "/admin/jobs", admin.jobs),
             (.get, "/admin/jobs/:id/webhooks", admin.webhooks),
+            (.get, "/admin/usage", usage.adminUsage),
         ]
     }
     var table = RouteTable()

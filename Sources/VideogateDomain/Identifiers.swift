@@ -33,6 +33,19 @@ public enum Identifier {
         return prefix + "_" + String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The smallest identifier with `prefix` that `make` can produce at or after the millisecond
+    /// `millis` since 1970: identifiers made in `[a, b)` are exactly those in `[lowerBound(a), lowerBound(b))`,
+    /// so a time range is an index range over ids (negative times count as 0).
+    public static func lowerBound(_ prefix: String, atMillis millis: Int64) -> String {
+        var bytes = [UInt8](repeating: alphabet[0], count: 26)
+        var time = UInt64(min(max(0, millis), 0xFFFF_FFFF_FFFF))
+        for index in stride(from: 9, through: 0, by: -1) {
+            bytes[index] = alphabet[Int(time & 31)]
+            time >>= 5
+        }
+        return prefix + "_" + String(decoding: bytes, as: UTF8.self)
+    }
+
     /// `count` random base62 characters, for secrets (API keys, tokens).
     public static func randomBase62(_ count: Int) -> String {
         let chars = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)

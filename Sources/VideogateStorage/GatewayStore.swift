@@ -108,6 +108,17 @@ public protocol GatewayStore: Sendable {
     /// update it in the transaction of their final state).
     func modelTimings() async throws -> [ModelTiming]
 
+    // MARK: Usage
+
+    /// Jobs created in `query.range` (of one account or all, of one environment or both) grouped by
+    /// `query.grouping`, with how many ended completed or failed, the credits their captures charged
+    /// and the requested seconds of the completed ones; read in one snapshot, exact to the
+    /// millisecond. Groups without jobs are absent; rows come in ascending order of their group.
+    /// Whole hours are read from the hourly rollup that the ledger effects keep (`applyLedger`), the
+    /// parts of hours at either end from the jobs created in them, so the cost grows with the hours
+    /// covered, not with the jobs.
+    func usage(_ query: UsageQuery) async throws -> [UsageRow]
+
     // MARK: Housekeeping
 
     /// Completed jobs whose results expired and are not yet deleted, leaving out those whose

@@ -31,6 +31,15 @@ enum OpenAPIOperations {
     ]
     static let fileHeaders = [header("Range", "bytes=start-end"), header("If-None-Match", "An ETag"), header("If-Range", "An ETag")]
 
+    /// `from`, `to` and `group_by` of the usage routes.
+    static func usageParameters(groupings: [UsageGrouping]) -> [JSONValue] {
+        [
+            query("from", "RFC 3339 date-time or YYYY-MM-DD (start of that UTC day), included; default 30 days before to"),
+            query("to", "RFC 3339 date-time or YYYY-MM-DD (end of that UTC day), excluded; default now; at most 366 days after from"),
+            query("group_by", "Default day (UTC)", ["type": "string", "enum": .array(groupings.map { .string($0.rawValue) })]),
+        ]
+    }
+
     static let all: [OpenAPIOperation] = [
         OpenAPIOperation(
             method: "post", path: "/v1/video", id: "submitVideo", summary: "Submit a video generation job", auth: .apiKey,
@@ -163,6 +172,12 @@ enum OpenAPIOperations {
             method: "get", path: "/v1/account", id: "getAccount", summary: "Plan, balances and the key's daily limit", auth: .apiKey,
             responses: [(200, "The account", .json("Account"))], rateLimited: true),
         OpenAPIOperation(
+            method: "get", path: "/v1/usage", id: "getUsage",
+            summary: "Jobs created in a range, how they ended and what they cost, for the key's account and environment",
+            auth: .apiKey, parameters: usageParameters(groupings: UsageGrouping.forAccounts),
+            responses: [(200, "One row per group, ascending", .json("UsageReport")), (400, "Bad query parameter", .json("Error"))],
+            rateLimited: true),
+        OpenAPIOperation(
             method: "get", path: "/files/{file_id}", id: "getSignedFile", summary: "A result file behind a signed URL (video_url)",
             auth: .none,
             parameters: [
@@ -214,6 +229,17 @@ enum OpenAPIOperations {
             method: "get", path: "/admin/jobs/{id}/webhooks", id: "adminJobWebhooks",
             summary: "A job's webhook deliveries with every attempt", auth: .admin, parameters: [path("id", "req_...")],
             responses: [(200, "The deliveries, oldest first", .json("AdminWebhookDeliveryList")), (404, "No such job", .json("Error"))]),
+        OpenAPIOperation(
+            method: "get", path: "/admin/usage", id: "adminUsage", summary: "Usage across accounts (or of one), of one environment",
+            auth: .admin,
+            parameters: [
+                query("account", "acct_...; all accounts when absent"),
+                query("environment", "Which keys' jobs (default live)", ["type": "string", "enum": ["live", "test"]]),
+            ] + usageParameters(groupings: UsageGrouping.allCases),
+            responses: [
+                (200, "One row per group, ascending", .json("UsageReport")), (400, "Bad query parameter", .json("Error")),
+                (404, "No such account", .json("Error")),
+            ]),
         OpenAPIOperation(
             method: "get", path: "/healthz", id: "health", summary: "200 while the process runs", auth: .none,
             responses: [(200, "Alive", .json("Status"))]),

@@ -16,6 +16,7 @@ enum OpenAPISchemas {
     }
     static let integer: JSONValue = ["type": "integer"]
     static let boolean: JSONValue = ["type": "boolean"]
+    static let nonNegative: JSONValue = ["type": "integer", "minimum": 0]
     static let time: JSONValue = string("RFC 3339 UTC time", format: "date-time")
     static func nullable(_ type: String) -> JSONValue { ["type": [.string(type), "null"]] }
     static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
@@ -75,6 +76,18 @@ enum OpenAPISchemas {
                     "estimated_completion_at": string("Unfinished jobs only: the server's estimate of completion (RFC 3339 UTC)", format: "date-time"),
                 ], required: ["request_id", "status", "model", "mode", "aspect_ratio", "duration", "credits_reserved", "created_at"]),
             "JobList": list(of: "Job"),
+            "UsageReport": object(
+                [
+                    "success": boolean, "from": time, "to": time, "group_by": string(values: UsageGrouping.allCases.map(\.rawValue)),
+                    "data": array(ref("UsageRow")),
+                ], required: ["success", "from", "to", "group_by", "data"]),
+            "UsageRow": object(
+                [
+                    "day": string("The UTC day of creation (group_by=day)", format: "date"), "model": string("group_by=model"),
+                    "key_id": string("group_by=key"), "account_id": string("group_by=account (admin)"),
+                    "jobs": nonNegative, "completed": nonNegative, "failed": nonNegative, "credits_charged": nonNegative,
+                    "seconds_rendered": nonNegative,
+                ], required: ["jobs", "completed", "failed", "credits_charged", "seconds_rendered"]),
             // The OpenAI-compatible surface (/v1/videos): OpenAI's video object, list, deletion and error bodies.
             "OpenAIError": object(
                 [

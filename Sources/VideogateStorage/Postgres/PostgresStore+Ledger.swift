@@ -52,8 +52,9 @@ extension PostgresStore {
         }
     }
 
-    /// Applies a job's hold or settlement to its balance and writes the ledger line, in the caller's
-    /// transaction. Returns nil when a hold does not fit the available credits.
+    /// Applies a job's hold or settlement to its balance, writes the ledger line and keeps the usage
+    /// rollup (`recordUsage`), in the caller's transaction: every path that creates or ends a job goes
+    /// through here. Returns nil when a hold does not fit the available credits.
     ///
     /// Each is one conditional UPDATE of the balance row: it takes the row's lock, so concurrent
     /// holds on one balance are decided one after the other on committed figures and the available
@@ -89,6 +90,7 @@ extension PostgresStore {
         try await insertLedgerEntry(
             db, accountID: job.accountID, environment: job.environment, kind: kind, amount: kind == .hold ? amount : -amount, jobID: job.id,
             reason: nil, after: balance, at: at)
+        try await recordUsage(db, kind: kind, job: job, amount: amount)
         return balance
     }
 

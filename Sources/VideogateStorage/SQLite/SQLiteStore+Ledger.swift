@@ -51,8 +51,9 @@ extension SQLiteStore {
         }
     }
 
-    /// Applies a job's hold or settlement to its balance and writes the ledger line, in the caller's transaction.
-    /// Returns nil when a hold does not fit the available credits.
+    /// Applies a job's hold or settlement to its balance, writes the ledger line and keeps the usage
+    /// rollup (`recordUsage`), in the caller's transaction: every path that creates or ends a job
+    /// goes through here. Returns nil when a hold does not fit the available credits.
     func applyLedger(_ db: Database, job: Job, kind: LedgerEntryKind, at: Date) throws -> Balance? {
         let amount = job.creditsReserved
         let sql: String
@@ -76,6 +77,7 @@ extension SQLiteStore {
         try insertLedgerEntry(
             db, accountID: job.accountID, environment: job.environment, kind: kind, amount: signed, jobID: job.id, reason: nil,
             after: balance, at: at)
+        try recordUsage(db, kind: kind, job: job, amount: amount)
         return balance
     }
 

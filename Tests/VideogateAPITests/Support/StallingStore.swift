@@ -87,6 +87,7 @@ final class StallingStore: GatewayStore {
     }
     func purge(now: Date, retention: Retention) async throws -> PurgeReport { try await base.purge(now: now, retention: retention) }
     func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }
+    func usage(_ query: UsageQuery) async throws -> [UsageRow] { try await base.usage(query) }
     func claimWebhookDeliveries(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [WebhookDelivery] {
         try await base.claimWebhookDeliveries(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil)
     }
