@@ -19,10 +19,12 @@ public struct APIConfiguration: Sendable {
     public var pollBurst: Int
     /// Bearer token of `/admin`.
     public var adminToken: String
+    /// Seconds between `: keep-alive` comments of an idle event stream (at most 15, the contract's bound).
+    public var eventKeepAlive: TimeInterval
 
     public init(
         publicURL: PublicURL, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,
-        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String
+        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String, eventKeepAlive: TimeInterval = 15
     ) {
         self.publicURL = publicURL
         self.videoTTL = videoTTL
@@ -31,6 +33,7 @@ public struct APIConfiguration: Sendable {
         self.pollInterval = pollInterval
         self.pollBurst = pollBurst
         self.adminToken = adminToken
+        self.eventKeepAlive = eventKeepAlive
     }
 }
 
@@ -62,6 +65,8 @@ public struct GatewayServices: Sendable {
     public var liveProviders: Set<ProviderKind>
     public var configuration: APIConfiguration
     public var metrics: HTTPMetrics
+    /// The live status streams of this process and the change feed they wait on; run it as a service.
+    public let events: JobEventHub
     let throttle: PollThrottle
 
     public init(
@@ -78,6 +83,7 @@ public struct GatewayServices: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.throttle = PollThrottle(interval: configuration.pollInterval, burst: configuration.pollBurst)
+        self.events = JobEventHub(feed: store.jobChangeFeed())
     }
 
     /// Whether a model can run for keys of an environment.

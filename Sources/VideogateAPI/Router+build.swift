@@ -20,6 +20,7 @@ public func buildRouter(
     let content = ContentRoutes(services: services)
     let account = AccountRoutes(services: services)
     let admin = AdminRoutes(services: services)
+    let events = EventRoutes(services: services)
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
     var list: [(HTTPRequest.Method, String, Handler)] = []
     if set == .api {
@@ -28,6 +29,7 @@ public func buildRouter(
             (.get, "/v1/video", video.list),
             (.get, "/v1/video/:id", video.poll),
             (.get, "/v1/video/:id/content", content.content),
+            (.get, "/v1/video/:id/events", events.events),
             (.post, "/v1/videos", videos.create),
             (.get, "/v1/videos", videos.list),
             (.get, "/v1/videos/:id", videos.retrieve),
