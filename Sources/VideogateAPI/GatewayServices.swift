@@ -21,10 +21,13 @@ public struct APIConfiguration: Sendable {
     public var adminToken: String
     /// How `queue_position` and `estimated_completion_at` are worked out.
     public var queue: QueueStandingSettings
+    /// Seconds between `: keep-alive` comments of an idle event stream (at most 15, the contract's bound).
+    public var eventKeepAlive: TimeInterval
 
     public init(
         publicURL: PublicURL, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,
-        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String, queue: QueueStandingSettings = QueueStandingSettings()
+        pollInterval: TimeInterval = 5, pollBurst: Int = 3, adminToken: String, queue: QueueStandingSettings = QueueStandingSettings(),
+        eventKeepAlive: TimeInterval = 15
     ) {
         self.publicURL = publicURL
         self.videoTTL = videoTTL
@@ -34,6 +37,7 @@ public struct APIConfiguration: Sendable {
         self.pollBurst = pollBurst
         self.adminToken = adminToken
         self.queue = queue
+        self.eventKeepAlive = eventKeepAlive
     }
 }
 
@@ -65,6 +69,8 @@ public struct GatewayServices: Sendable {
     public var liveProviders: Set<ProviderKind>
     public var configuration: APIConfiguration
     public var metrics: HTTPMetrics
+    /// The live status streams of this process and the change feed they wait on; run it as a service.
+    public let events: JobEventHub
     let throttle: PollThrottle
     let standings: QueueStandings
 
@@ -83,6 +89,7 @@ public struct GatewayServices: Sendable {
         self.metrics = metrics
         self.throttle = PollThrottle(interval: configuration.pollInterval, burst: configuration.pollBurst)
         self.standings = QueueStandings(settings: configuration.queue)
+        self.events = JobEventHub(feed: store.jobChangeFeed())
     }
 
     /// Whether a model can run for keys of an environment.

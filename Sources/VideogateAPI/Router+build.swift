@@ -22,6 +22,7 @@ public func buildRouter(
     let account = AccountRoutes(services: services)
     let admin = AdminRoutes(services: services)
     let usage = UsageRoutes(services: services)
+    let events = EventRoutes(services: services)
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
     var list: [(HTTPRequest.Method, String, Handler)] = []
     if set == .api {
@@ -31,6 +32,7 @@ public func buildRouter(
             (.get, "/v1/video/:id", video.poll),
             (.get, "/v1/video/:id/content", content.content),
             (.post, "/v1/video/:id/cancel", cancel.cancel),
+            (.get, "/v1/video/:id/events", events.events),
             (.post, "/v1/videos", videos.create),
             (.get, "/v1/videos", videos.list),
             (.get, "/v1/videos/:id", videos.retrieve),

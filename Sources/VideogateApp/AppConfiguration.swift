@@ -55,6 +55,8 @@ public struct AppConfiguration: Sendable {
     public var sweepInterval: TimeInterval = 60
     /// Seconds a client connection may send nothing (headers still incomplete included) before it is closed.
     public var httpIdleTimeout: TimeInterval = 60
+    /// Seconds between `: keep-alive` comments of an idle live status stream (1–15).
+    public var eventKeepAlive: TimeInterval = 15
     /// Days a finished webhook delivery and its attempts are kept before the sweeper removes them.
     public var webhookRetentionDays = 30
     /// Seconds a process takes at most from SIGTERM to exit: workers drain within it, and a process
@@ -144,6 +146,7 @@ public struct AppConfiguration: Sendable {
         config.catalogFile = reader.string("VIDEOGATE_CATALOG_FILE")
         config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)
         config.httpIdleTimeout = TimeInterval(try reader.integer("VIDEOGATE_HTTP_IDLE_TIMEOUT_SECONDS", in: 1...86_400) ?? 60)
+        config.eventKeepAlive = TimeInterval(try reader.integer("VIDEOGATE_EVENTS_KEEPALIVE_SECONDS", in: 1...15) ?? 15)
         config.webhookRetentionDays = try reader.integer("VIDEOGATE_WEBHOOK_RETENTION_DAYS", in: 1...3_650) ?? config.webhookRetentionDays
         config.drainWindow = TimeInterval(try reader.integer("VIDEOGATE_DRAIN_SECONDS", in: 2...600) ?? 15)
         config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide

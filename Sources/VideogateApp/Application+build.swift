@@ -49,13 +49,16 @@ public func buildGateway(
         signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: config.providers.configured,
         configuration: APIConfiguration(
             publicURL: publicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
-            pollInterval: config.pollInterval, adminToken: adminToken.value, queue: config.queueStandingSettings),
+            pollInterval: config.pollInterval, adminToken: adminToken.value, queue: config.queueStandingSettings,
+            eventKeepAlive: config.eventKeepAlive),
         metrics: HTTPMetrics(factory: factory))
     let gauges = StoreGauges(store: store, factory: factory, clock: clock)
     let hooks = OperationsHooks { await gauges.refresh(logger: logger); return registry.emitToString() }
     let (router, routes) = buildRouter(services: services, operations: hooks, routes: config.role == .worker ? .operationsOnly : .api)
 
     var background: [any Service] = [StoreCloser(store: store, logger: logger)]
+    // The change feed of the live status streams (the streams themselves end with the server).
+    if config.role != .worker { background.append(services.events) }
     if config.role != .api {
         let workerConfiguration = WorkerConfiguration(
             concurrency: config.workerConcurrency, leaseDuration: config.leaseDuration, videoTTL: config.videoTTL,

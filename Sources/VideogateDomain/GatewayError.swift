@@ -19,6 +19,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let unauthorized = Code("unauthorized", 401)
         public static let rateLimitExceeded = Code("rate_limit_exceeded", 429)
         public static let pollingTooFrequent = Code("polling_too_frequent", 429)
+        public static let tooManyStreams = Code("too_many_streams", 429)
         // Body
         public static let unsupportedMediaType = Code("unsupported_media_type", 415)
         public static let payloadTooLarge = Code("payload_too_large", 413)
@@ -57,7 +58,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
 
         /// Every code an HTTP response can carry; the OpenAPI document and the tests list these.
         public static let allHTTP: [Code] = [
-            .invalidAPIKey, .unauthorized, .rateLimitExceeded, .pollingTooFrequent, .unsupportedMediaType, .payloadTooLarge,
+            .invalidAPIKey, .unauthorized, .rateLimitExceeded, .pollingTooFrequent, .tooManyStreams, .unsupportedMediaType, .payloadTooLarge,
             .invalidJSON, .missingPrompt, .promptTooLong, .invalidModel, .invalidMode, .missingImage, .invalidImage,
             .invalidAspectRatio, .invalidDuration, .invalidWebhookURL, .invalidMetadata, .invalidIdempotencyKey,
             .invalidParameter, .modelUnavailable, .insufficientCredits, .idempotencyConflict, .notFound, .methodNotAllowed,

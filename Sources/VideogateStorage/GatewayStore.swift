@@ -11,6 +11,8 @@ public protocol GatewayStore: Sendable {
     func ping() async throws
     /// Closes connections; the store is unusable afterwards.
     func close() async throws
+    /// The feed of committed job changes that live status streams wait on (`JobChangeFeed`).
+    func jobChangeFeed() -> any JobChangeFeed
 
     // MARK: Accounts and keys
 

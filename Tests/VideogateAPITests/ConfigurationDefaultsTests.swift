@@ -21,3 +21,13 @@ struct ConfigurationDefaultsTests {
         #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(["VIDEOGATE_WEBHOOK_RETENTION_DAYS": "x"]) }
     }
 }
+
+@Suite("Configuration: live status streams")
+struct EventConfigurationTests {
+    @Test func keepAliveDefaultsToTheContractsFifteenSecondsAndCannotExceedIt() throws {
+        #expect(try AppConfiguration.fromEnvironment([:]).eventKeepAlive == 15)
+        #expect(try AppConfiguration.fromEnvironment(["VIDEOGATE_EVENTS_KEEPALIVE_SECONDS": "5"]).eventKeepAlive == 5)
+        #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(["VIDEOGATE_EVENTS_KEEPALIVE_SECONDS": "16"]) }
+        #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(["VIDEOGATE_EVENTS_KEEPALIVE_SECONDS": "0"]) }
+    }
+}

@@ -20,6 +20,7 @@ extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
     static let rateLimitLimit = Self("X-RateLimit-Limit")!
+    static let accelBuffering = Self("X-Accel-Buffering")!
     static let rateLimitRemaining = Self("X-RateLimit-Remaining")!
     static let rateLimitReset = Self("X-RateLimit-Reset")!
 }

@@ -59,6 +59,7 @@ enum OpenAPIOperations {
             links: [
                 "getVideo": ["id": "$response.body#/request_id"], "getVideoContent": ["id": "$response.body#/request_id"],
                 "cancelVideo": ["id": "$response.body#/request_id"],
+                "getVideoEvents": ["id": "$response.body#/request_id"],
             ]),
         OpenAPIOperation(
             method: "get", path: "/v1/video", id: "listVideos", summary: "The account's jobs, newest first", auth: .apiKey,
@@ -83,6 +84,16 @@ enum OpenAPIOperations {
                 (200, "The job, ended in error with error.code cancelled and its hold released (again when cancelled before)", .json("Job")),
                 (404, "No such job for this account", .json("Error")),
                 (409, "not_cancellable: being handed to its provider, processing, completed or failed otherwise", .json("Error")),
+            ], rateLimited: true),
+        OpenAPIOperation(
+            method: "get", path: "/v1/video/{id}/events", id: "getVideoEvents",
+            summary: "Live status stream (Server-Sent Events): `event: job` with the job object as data, first as it is now and then "
+                + "on every change of status, progress or queue position; `: keep-alive` comments at least every 15 s; the stream ends "
+                + "after the event of a final state (at once for a finished job). Not a poll: no poll throttle, no daily limit",
+            auth: .apiKey, parameters: [path("id", "The request_id")],
+            responses: [
+                (200, "The event stream", .text("text/event-stream")), (404, "No such job for this account", .json("Error")),
+                (429, "This key has 100 streams open on this server (too_many_streams)", .json("Error")),
             ], rateLimited: true),
         // The OpenAI-compatible surface: OpenAI's bodies and error format (openai-compat.md).
         OpenAPIOperation(

@@ -14,6 +14,8 @@ import VideogateDomain
 /// a deadlock (SQLSTATE 40001, 40P01) is run again.
 public final class PostgresStore: GatewayStore {
     let client: PostgresClient
+    /// The pool's settings, for connections of its own (the job change feed's).
+    let configuration: PostgresClient.Configuration
     let logger: Logger
     /// The pool's background work (`PostgresClient.run()`), for the store's lifetime.
     private let runner: Task<Void, Never>
@@ -32,6 +34,7 @@ public final class PostgresStore: GatewayStore {
         configuration.options.maximumConnections = poolSize
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
+        self.configuration = configuration
         self.logger = logger
         // Started at once, on this thread: `run()` marks the client running before its first
         // suspension, so the first lease (often `migrate` right after) finds it running.

@@ -18,6 +18,7 @@ public final class SQLiteStore: GatewayStore {
 
     let pool: DatabasePool
     let submitBatcher: SubmitBatcher
+    let changes = SQLiteJobChangeFeed()
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String, durability: Durability = .normal, busyTimeout: TimeInterval = 15) throws {
@@ -32,7 +33,11 @@ public final class SQLiteStore: GatewayStore {
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.submitBatcher = SubmitBatcher(pool: pool)
+        pool.add(transactionObserver: SQLiteJobChangeObserver(feed: changes), extent: .databaseLifetime)
     }
+
+    /// The changes this process commits (see `SQLiteJobChangeFeed`).
+    public func jobChangeFeed() -> any JobChangeFeed { changes }
 
     public func migrate() async throws {
         try await migrate(through: .max)

@@ -35,6 +35,7 @@ final class StallingStore: GatewayStore {
     func migrate() async throws { try await base.migrate() }
     func ping() async throws { try await base.ping() }
     func close() async throws { try await base.close() }
+    func jobChangeFeed() -> any JobChangeFeed { base.jobChangeFeed() }
     func createAccount(_ account: Account) async throws { try await base.createAccount(account) }
     func account(id: String) async throws -> Account? { try await base.account(id: id) }
     func hasAccounts() async throws -> Bool { try await base.hasAccounts() }

@@ -305,6 +305,33 @@ enum PostgresMigrations {
                     SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN status = 'completed' THEN credits_used ELSE 0 END), SUM(CASE WHEN status = 'completed' THEN duration ELSE 0 END)
                 FROM jobs GROUP BY account_id, environment, created_at / 3600000, model_id, key_id
+            ]
+        ),
+        (
+            11, "events: notify job changes",
+            // Live status streams on every API process LISTEN on `videogate_jobs`. NOTIFY is
+            // transactional: it is sent on commit, never for a rollback, and one per job per
+            // transaction. Lease renewals change none of these columns and notify nobody; a claim or
+            // a release changes the lease owner, which moves the queue positions of pending jobs.
+            [
+                """
+                CREATE FUNCTION videogate_notify_job_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('videogate_jobs', NEW.id);
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER jobs_notify_insert AFTER INSERT ON jobs
+                FOR EACH ROW EXECUTE FUNCTION videogate_notify_job_change()
+                """,
+                """
+                CREATE TRIGGER jobs_notify_update AFTER UPDATE ON jobs
+                FOR EACH ROW WHEN (
+                    NEW.status IS DISTINCT FROM OLD.status OR NEW.progress IS DISTINCT FROM OLD.progress
+                    OR NEW.lease_owner IS DISTINCT FROM OLD.lease_owner)
+                EXECUTE FUNCTION videogate_notify_job_change()
                 """,
             ]
         ),
