@@ -262,5 +262,13 @@ enum PostgresMigrations {
                 "CREATE INDEX jobs_unfinished_by_account ON jobs(account_id, status) WHERE status IN ('pending', 'processing')"
             ]
         ),
+        (
+            9, "spend limit per key",
+            // As in SQLite; the index carries the summed columns, so the sum reads the index only.
+            [
+                "ALTER TABLE api_keys ADD COLUMN spend_limit_daily BIGINT",
+                "CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at) INCLUDE (status, credits_reserved, credits_used)",
+            ]
+        ),
     ]
 }

@@ -226,5 +226,14 @@ enum SQLiteMigrations {
             CREATE INDEX jobs_unfinished_by_account ON jobs(account_id, status) WHERE status IN ('pending', 'processing');
             """
         ),
+        (
+            9, "spend limit per key",
+            // `spend_limit_daily`: credits, NULL for no limit. The index covers the sum that a
+            // submission of a key with a limit reads (its jobs of the last 24 hours), and `GET /v1/account`.
+            """
+            ALTER TABLE api_keys ADD COLUMN spend_limit_daily INTEGER;
+            CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at, status, credits_reserved, credits_used);
+            """
+        ),
     ]
 }
