@@ -15,15 +15,24 @@ public struct RouteTable: Sendable {
         entries.append(Entry(method: method, path: path))
     }
 
-    /// Methods served on a concrete path (HEAD wherever GET is).
+    /// Methods served on a concrete path (HEAD wherever GET is). As in the router, a literal segment
+    /// wins over a parameter: `/v1/video/quote` is served by the templates that name `quote`, not by
+    /// `/v1/video/:id`.
     public func methods(forPath path: String) -> Set<HTTPRequest.Method> {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        let matching = entries.filter { Self.matches(template: $0.path, segments: segments) }
+        guard let best = matching.map({ Self.literals($0.path) }).max(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return [] }
         var result = Set<HTTPRequest.Method>()
-        for entry in entries where Self.matches(template: entry.path, segments: segments) {
+        for entry in matching where Self.literals(entry.path) == best {
             result.insert(entry.method)
             if entry.method == .get { result.insert(.head) }
         }
         return result
+    }
+
+    /// Which segments of a template are literal (not `:parameter`).
+    private static func literals(_ template: String) -> [Bool] {
+        template.split(separator: "/", omittingEmptySubsequences: true).map { !$0.hasPrefix(":") }
     }
 
     private static func matches(template: String, segments: [Substring]) -> Bool {

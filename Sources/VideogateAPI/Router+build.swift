@@ -23,11 +23,13 @@ public func buildRouter(
     let admin = AdminRoutes(services: services)
     let usage = UsageRoutes(services: services)
     let events = EventRoutes(services: services)
+    let quote = QuoteRoutes(services: services)
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
     var list: [(HTTPRequest.Method, String, Handler)] = []
     if set == .api {
         list += [
             (.post, "/v1/video", video.submit),
+            (.post, "/v1/video/quote", quote.quote),
             (.get, "/v1/video", video.list),
             (.get, "/v1/video/:id", video.poll),
             (.get, "/v1/video/:id/content", content.content),
@@ -48,6 +50,7 @@ public func buildRouter(
             (.patch, "/admin/accounts/:id", admin.updateAccount),
             (.post, "/admin/accounts/:id/keys", admin.createKey),
             (.delete, "/admin/keys/:key_id", admin.revokeKey),
+            (.patch, "/admin/keys/:key_id", admin.updateKey),
             (.post, "/admin/accounts/:id/credits", admin.addCredits),
             (.get, "/admin/accounts/:id/ledger", admin.ledger),
             (.post, "/admin/accounts/:id/webhook-secret", admin.rotateWebhookSecret),

@@ -31,9 +31,11 @@ public struct APIKey: Sendable, Equatable {
     public var hash: String
     public var createdAt: Date
     public var revokedAt: Date?
+    /// Credits this key's jobs may hold or be charged over any rolling 24 hours (`SpendLimit`); nil: no limit.
+    public var spendLimitDaily: Int?
     public init(
         id: String, accountID: String, environment: KeyEnvironment, name: String?, prefix: String, hash: String, createdAt: Date,
-        revokedAt: Date?
+        revokedAt: Date?, spendLimitDaily: Int? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -43,6 +45,7 @@ public struct APIKey: Sendable, Equatable {
         self.hash = hash
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.spendLimitDaily = spendLimitDaily
     }
 }
 

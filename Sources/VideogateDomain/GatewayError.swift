@@ -39,6 +39,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let invalidParameter = Code("invalid_parameter", 400)
         public static let modelUnavailable = Code("model_unavailable", 503)
         public static let insufficientCredits = Code("insufficient_credits", 402)
+        public static let spendLimitExceeded = Code("spend_limit_exceeded", 402)
         public static let idempotencyConflict = Code("idempotency_conflict", 409)
         // Resources
         public static let notFound = Code("not_found", 404)
@@ -63,6 +64,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
             .invalidAspectRatio, .invalidDuration, .invalidWebhookURL, .invalidMetadata, .invalidIdempotencyKey,
             .invalidParameter, .modelUnavailable, .insufficientCredits, .idempotencyConflict, .notFound, .methodNotAllowed,
             .expired, .invalidSignature, .rangeNotSatisfiable, .notCancellable, .notReady, .internalError,
+            .spendLimitExceeded,
         ]
     }
 

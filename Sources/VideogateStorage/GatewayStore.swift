@@ -35,6 +35,13 @@ public protocol GatewayStore: Sendable {
     func authenticate(keyHash: String, at: Date, jobID: String?, withQuota: Bool) async throws -> AuthenticatedKey?
     /// Revokes a key; false when there is no such key.
     func revokeKey(id: String, at: Date) async throws -> Bool
+    /// Sets a key's `spend_limit_daily`, or removes it (nil), revoked or not; the next submission of
+    /// the key is decided against it. Nil when there is no such key.
+    func setSpendLimit(keyID: String, spendLimitDaily: Int?) async throws -> APIKey?
+    /// A key's spend limit as stored and the credits held or charged for its jobs created within
+    /// `SpendLimit.window` before `at` (`SpendLimit`), read through the index on the key's jobs by
+    /// creation time. `submit` decides again, inside its transaction.
+    func keySpend(keyID: String, at: Date) async throws -> KeySpend
 
     // MARK: Ledger
 
@@ -53,7 +60,10 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Jobs
 
-    /// Runs the whole submission decision of `POST /v1/video` in one transaction.
+    /// Runs the whole submission decision of `POST /v1/video` in one transaction, in api.md's order:
+    /// idempotent replay → daily limit (then counted) → body checks → the key's spend limit
+    /// (`SpendLimit`, exact under concurrent submissions of the key, from any number of processes)
+    /// → credits (the hold).
     func submit(_ command: SubmitCommand) async throws -> SubmitOutcome
     /// A job of an account in one environment (nil when it is absent, another account's or of the
     /// other environment).

@@ -23,7 +23,8 @@ struct RoutingTests {
         (.post, "/v1/models", "GET, HEAD"),
         (.trace, "/v1/video", "GET, HEAD, POST"),
         (.options, "/healthz", "GET, HEAD"),
-        (.get, "/admin/keys/key_01JD0000000000000000000000", "DELETE"),
+        (.get, "/admin/keys/key_01JD0000000000000000000000", "DELETE, PATCH"),
+        (.get, "/v1/video/quote", "POST"),
     ])
     func wrongMethodsAre405WithAllow(method: HTTPRequest.Method, path: String, allow: String) async throws {
         let gateway = try await TestGateway.make()

@@ -37,13 +37,18 @@ public struct AdminActions: Sendable {
         return updated
     }
 
-    /// Creates a key and returns it with its secret, which is never shown again.
-    public func createKey(accountID: String, environment: KeyEnvironment, name: String?) async throws -> (key: APIKey, secret: String) {
+    /// Creates a key and returns it with its secret, which is never shown again. `spendLimitDaily`:
+    /// credits per rolling 24 hours (`SpendLimit`), nil for none.
+    public func createKey(
+        accountID: String, environment: KeyEnvironment, name: String?, spendLimitDaily: Int? = nil
+    ) async throws -> (key: APIKey, secret: String) {
         if let name, name.unicodeScalars.count > 200 { throw GatewayError(.invalidParameter, "name must be at most 200 characters.", param: "name") }
+        try Self.checkSpendLimit(spendLimitDaily)
         let secret = KeyFormat.newSecret(environment)
         let key = APIKey(
             id: Identifier.make("key", at: clock.now()), accountID: accountID, environment: environment, name: name,
-            prefix: String(secret.prefix(12)), hash: SecretHash.hex(secret), createdAt: clock.now(), revokedAt: nil)
+            prefix: String(secret.prefix(12)), hash: SecretHash.hex(secret), createdAt: clock.now(), revokedAt: nil,
+            spendLimitDaily: spendLimitDaily)
         do {
             try await store.createKey(key)
         } catch StoreError.notFound {
@@ -55,8 +60,15 @@ public struct AdminActions: Sendable {
     /// Revokes a key from the next request on.
     public func revokeKey(id: String) async throws {
         guard try await store.revokeKey(id: id, at: clock.now()) else {
-            throw GatewayError(.notFound, "No key with this id exists.")
+            throw Self.noKey
         }
+    }
+
+    /// Sets a key's daily spend limit, or removes it (nil); it applies from the key's next submission.
+    public func setSpendLimit(keyID: String, spendLimitDaily: Int?) async throws -> APIKey {
+        try Self.checkSpendLimit(spendLimitDaily)
+        guard let key = try await store.setSpendLimit(keyID: keyID, spendLimitDaily: spendLimitDaily) else { throw Self.noKey }
+        return key
     }
 
     /// Adds credits (negative removes, never below what is held); returns both balances.
@@ -92,6 +104,16 @@ public struct AdminActions: Sendable {
     }
 
     static let noAccount = GatewayError(.notFound, "No account with this id exists.")
+    static let noKey = GatewayError(.notFound, "No key with this id exists.")
+
+    static func checkSpendLimit(_ limit: Int?) throws(GatewayError) {
+        guard let limit else { return }
+        guard limit >= 0, limit <= SpendLimit.maxLimit else {
+            throw GatewayError(
+                .invalidParameter, "spend_limit_daily must be an integer from 0 to \(SpendLimit.maxLimit), or null for no limit.",
+                param: "spend_limit_daily")
+        }
+    }
 
     static func dailyLimit(plan: Plan, requested: Int?, current: Account?) throws(GatewayError) -> Int {
         if let requested {

@@ -51,7 +51,7 @@ enum OpenAPIOperations {
             requestBody: "SubmitRequest",
             responses: [
                 (200, "The job, stored before this response", .json("Job")),
-                (402, "Not enough available credits", .json("Error")),
+                (402, "Not enough available credits (insufficient_credits), or over the key's spend limit (spend_limit_exceeded)", .json("Error")),
                 (409, "Idempotency-Key reused with another body", .json("Error")),
                 (429, "Daily request limit reached", .json("Error")),
                 (503, "The model's provider is not configured (live keys)", .json("Error")),
@@ -61,6 +61,14 @@ enum OpenAPIOperations {
                 "cancelVideo": ["id": "$response.body#/request_id"],
                 "getVideoEvents": ["id": "$response.body#/request_id"],
             ]),
+        OpenAPIOperation(
+            method: "post", path: "/v1/video/quote", id: "quoteVideo",
+            summary: "The price of a submission and whether it would be accepted now; creates, holds and counts nothing", auth: .apiKey,
+            requestBody: "SubmitRequest",
+            responses: [
+                (200, "The quote", .json("Quote")),
+                (503, "The model's provider is not configured (live keys)", .json("Error")),
+            ] + bodyErrors, rateLimited: true),
         OpenAPIOperation(
             method: "get", path: "/v1/video", id: "listVideos", summary: "The account's jobs, newest first", auth: .apiKey,
             parameters: [statusFilter] + paging,
@@ -109,7 +117,7 @@ enum OpenAPIOperations {
             responses: [
                 (200, "The video (status queued), stored before this response", .json("OpenAIVideo")),
                 (400, "Malformed body or invalid field (param: prompt, model, seconds, size or input_reference)", .json("OpenAIError")),
-                (402, "Not enough available credits", .json("OpenAIError")),
+                (402, "Not enough available credits (insufficient_credits), or over the key's spend limit (spend_limit_exceeded)", .json("OpenAIError")),
                 (409, "Idempotency-Key reused with another body", .json("OpenAIError")),
                 (413, "Body larger than the limit", .json("OpenAIError")),
                 (415, "Body neither multipart/form-data nor application/json", .json("OpenAIError")),
@@ -180,7 +188,7 @@ enum OpenAPIOperations {
             method: "get", path: "/v1/models", id: "listModels", summary: "The model catalog", auth: .apiKey,
             responses: [(200, "The catalog; available is for the caller's key environment", .json("ModelList"))]),
         OpenAPIOperation(
-            method: "get", path: "/v1/account", id: "getAccount", summary: "Plan, balances and the key's daily limit", auth: .apiKey,
+            method: "get", path: "/v1/account", id: "getAccount", summary: "Plan, balances, the key's daily limit, spend limit and spend", auth: .apiKey,
             responses: [(200, "The account", .json("Account"))], rateLimited: true),
         OpenAPIOperation(
             method: "get", path: "/v1/usage", id: "getUsage",
@@ -217,6 +225,10 @@ enum OpenAPIOperations {
             method: "delete", path: "/admin/keys/{key_id}", id: "adminRevokeKey", summary: "Revoke a key", auth: .admin,
             parameters: [path("key_id", "key_...")],
             responses: [(200, "Revoked from the next request on", .json("AdminKeyRevoked")), (404, "No such key", .json("Error"))]),
+        OpenAPIOperation(
+            method: "patch", path: "/admin/keys/{key_id}", id: "adminUpdateKey", summary: "Set or remove a key's daily spend limit",
+            auth: .admin, parameters: [path("key_id", "key_...")], requestBody: "AdminKeyUpdate",
+            responses: [(200, "The key", .json("AdminKey")), (404, "No such key", .json("Error"))] + bodyErrors),
         OpenAPIOperation(
             method: "post", path: "/admin/accounts/{id}/credits", id: "adminAddCredits", summary: "Add or remove credits", auth: .admin,
             parameters: [path("id", "acct_...")], requestBody: "AdminCredits",

@@ -36,6 +36,10 @@ enum OpenAPISchemas {
         let balances = object(["live": ref("Balance"), "test": ref("Balance")], required: ["live", "test"])
         let statuses = JobStatus.allCases.map(\.rawValue)
         let models = Catalog.standard.models.map(\.id)
+        let spendLimit: JSONValue = [
+            "type": "integer", "minimum": 0, "maximum": .number(Double(SpendLimit.maxLimit)),
+            "description": "Credits the key's jobs may hold or be charged over any rolling 24 hours",
+        ]
         let failure = object(["code": string(values: JobErrorCode.allCases.map(\.rawValue)), "message": string()], required: ["code", "message"])
         return [
             "Error": object(
@@ -88,6 +92,20 @@ enum OpenAPISchemas {
                     "jobs": nonNegative, "completed": nonNegative, "failed": nonNegative, "credits_charged": nonNegative,
                     "seconds_rendered": nonNegative,
                 ], required: ["jobs", "completed", "failed", "credits_charged", "seconds_rendered"]),
+            "Quote": object(
+                [
+                    "success": boolean, "model": string(), "mode": string(values: GenerationMode.allCases.map(\.rawValue)),
+                    "aspect_ratio": string(values: AspectRatio.allCases.map(\.rawValue)), "duration": integer,
+                    "credits": ["type": "integer", "description": "What a submission of this body would hold"],
+                    "available_credits": ["type": "integer", "description": "Balance minus credits held, in the key's environment"],
+                    "affordable": ["type": "boolean", "description": "Whether the price fits the available credits and the key's spend limit"],
+                    "spend_limit_remaining": [
+                        "type": ["integer", "null"], "description": "What is left of the key's daily spend limit; null without a limit",
+                    ],
+                ],
+                required: [
+                    "success", "model", "mode", "aspect_ratio", "duration", "credits", "available_credits", "affordable", "spend_limit_remaining",
+                ]),
             // The OpenAI-compatible surface (/v1/videos): OpenAI's video object, list, deletion and error bodies.
             "OpenAIError": object(
                 [
@@ -175,7 +193,13 @@ enum OpenAPISchemas {
                     "account": object(
                         [
                             "id": string(), "name": string(), "plan": string(values: Plan.allCases.map(\.rawValue)),
-                            "key": object(["id": string(), "environment": string(values: ["live", "test"])]), "balances": ref("Balances"),
+                            "key": object(
+                                [
+                                    "id": string(), "environment": string(values: ["live", "test"]),
+                                    "spend_limit_daily": ["type": ["integer", "null"], "description": "Credits per rolling 24 h; null: no limit"],
+                                    "spent_last_24h": ["type": "integer", "description": "Held or charged for the key's jobs of the last 24 h"],
+                                ], required: ["id", "environment", "spend_limit_daily", "spent_last_24h"]),
+                            "balances": ref("Balances"),
                             "daily_limit": integer, "used": integer, "remaining": integer, "reset_at": time,
                         ], required: ["id", "plan", "balances", "daily_limit", "used", "remaining", "reset_at"]),
                 ], required: ["success", "account"]),
@@ -198,10 +222,22 @@ enum OpenAPISchemas {
             ]),
             "AdminKeyCreate": object([
                 "environment": orNull(string(values: ["live", "test"])), "name": orNull(["type": "string", "maxLength": 200]),
+                "spend_limit_daily": orNull(spendLimit),
             ]),
             "AdminKeyCreated": object(
-                ["success": boolean, "key": string("The secret, shown only here"), "key_id": string(), "environment": string(), "account_id": string()],
-                required: ["success", "key", "key_id", "environment"]),
+                [
+                    "success": boolean, "key": string("The secret, shown only here"), "key_id": string(), "environment": string(),
+                    "account_id": string(), "spend_limit_daily": nullable("integer"),
+                ],
+                required: ["success", "key", "key_id", "environment", "spend_limit_daily"]),
+            "AdminKeyUpdate": object(["spend_limit_daily": orNull(spendLimit)], required: ["spend_limit_daily"]),
+            "AdminKey": object(
+                [
+                    "success": boolean, "key_id": string(), "account_id": string(), "environment": string(values: ["live", "test"]),
+                    "name": nullable("string"), "prefix": string(), "created_at": time, "revoked": boolean,
+                    "spend_limit_daily": nullable("integer"),
+                ],
+                required: ["success", "key_id", "account_id", "environment", "name", "prefix", "created_at", "revoked", "spend_limit_daily"]),
             "AdminKeyRevoked": object(["success": boolean, "key_id": string(), "revoked": boolean], required: ["success", "key_id", "revoked"]),
             "AdminCredits": object(
                 ["amount": ["type": "integer", "not": ["const": 0]], "environment": orNull(string(values: ["live", "test"])), "reason": orNull(string())],

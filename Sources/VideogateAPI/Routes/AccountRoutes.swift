@@ -45,9 +45,25 @@ struct AccountRoutes: Sendable {
     }
 
     struct AccountView: Encodable {
+        /// The calling key, with its daily spend limit (JSON null: none) and what its jobs of the last
+        /// 24 hours hold or were charged (`SpendLimit`).
         struct KeyInfo: Encodable {
             let id: String
             let environment: String
+            let spendLimitDaily: Int?
+            let spentLast24h: Int
+            enum CodingKeys: String, CodingKey {
+                case id, environment
+                case spendLimitDaily = "spend_limit_daily"
+                case spentLast24h = "spent_last_24h"
+            }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(id, forKey: .id)
+                try container.encode(environment, forKey: .environment)
+                try container.encode(spendLimitDaily, forKey: .spendLimitDaily)
+                try container.encode(spentLast24h, forKey: .spentLast24h)
+            }
         }
         let id: String
         let name: String
@@ -70,17 +86,21 @@ struct AccountRoutes: Sendable {
         let account: AccountView
     }
 
-    /// Plan, balances, and the calling key's use of its daily limit.
+    /// Plan, balances, the calling key's use of its daily limit, and its spend limit and spend.
     func account(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.withRateLimitHeaders(request) { principal, _ in
+        try await services.withRateLimitHeaders(request) { principal, now in
             let balances = try await services.store.balances(accountID: principal.account.id)
+            let spend = try await services.store.keySpend(keyID: principal.key.id, at: now)
             let quota = principal.quota ?? QuotaStatus(limit: principal.account.dailyLimit, used: 0, resetAt: principal.now)
             let account = principal.account
             return JSONResponse.make(
                 AccountEnvelope(
                     account: AccountView(
                         id: account.id, name: account.name, plan: account.plan.rawValue,
-                        key: .init(id: principal.key.id, environment: principal.key.environment.rawValue), balances: balancesView(balances),
+                        key: .init(
+                            id: principal.key.id, environment: principal.key.environment.rawValue, spendLimitDaily: spend.limit,
+                            spentLast24h: spend.spent),
+                        balances: balancesView(balances),
                         dailyLimit: quota.limit, used: quota.used, remaining: quota.remaining, resetAt: quota.resetAt.rfc3339)))
         }
     }

@@ -36,8 +36,26 @@ struct AdminRoutes: Sendable {
         try services.authenticateAdmin(request)
         let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes).object
         let (key, secret) = try await actions.createKey(
-            accountID: context.parameters.get("id") ?? "", environment: try Self.environment(body), name: try body.string("name"))
-        return JSONResponse.make(AdminKeyCreated(key: secret, keyID: key.id, environment: key.environment.rawValue, accountID: key.accountID))
+            accountID: context.parameters.get("id") ?? "", environment: try Self.environment(body), name: try body.string("name"),
+            spendLimitDaily: try body.integer("spend_limit_daily"))
+        return JSONResponse.make(
+            AdminKeyCreated(
+                key: secret, keyID: key.id, environment: key.environment.rawValue, accountID: key.accountID, spendLimitDaily: key.spendLimitDaily))
+    }
+
+    /// `{"spend_limit_daily": N|null}`: sets the key's daily spend limit, or removes it. The field is
+    /// required (null to remove); anything but an integer from 0 or null is 400 and changes nothing.
+    func updateKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try services.authenticateAdmin(request)
+        let body = try await JSONBody.read(&request, limit: services.configuration.maxBodyBytes).object
+        guard body["spend_limit_daily"] != nil else {
+            throw GatewayError(
+                .invalidParameter, "spend_limit_daily is required: an integer from 0, or null to remove the limit.", param: "spend_limit_daily")
+        }
+        let key = try await actions.setSpendLimit(
+            keyID: context.parameters.get("key_id") ?? "", spendLimitDaily: try body.integer("spend_limit_daily"))
+        return JSONResponse.make(AdminKeyView(key))
     }
 
     struct Revoked: Encodable {

@@ -14,10 +14,26 @@ enum SubmitAnswer: Sendable {
     case refused(GatewayError, HTTPFields)
 }
 
+/// A submission body that passed every check made before the store's.
+struct PreparedSubmission: Sendable {
+    /// An uploaded start image, to be stored under `key` once the job is accepted.
+    struct Image: Sendable {
+        let key: String
+        let data: Data
+        let mediaType: String
+    }
+    /// The job a submission would create (its `creditsReserved` is what it would hold).
+    let job: Job
+    /// SHA-256 of the body (for `Idempotency-Key`).
+    let requestHash: String
+    let image: Image?
+}
+
 extension GatewayServices {
     /// The one submission path of `POST /v1/video` and `POST /v1/videos`, in api.md's check order:
     /// key (401, thrown) → daily limit (429) → body (`readBody`: 415/413/400) → fields → live
-    /// availability (503) → credits (402). `readBody` reads the route's body format into the fields
+    /// availability (503) (these three by `prepare`, which quotes share) → the key's spend limit
+    /// (402) → credits (402). `readBody` reads the route's body format into the fields
     /// `SubmissionValidator` takes and the SHA-256 of its bytes (for `Idempotency-Key`); validation,
     /// the quota count, the hold and idempotency are the same for every route. An uploaded image is
     /// stored only once the submit transaction has accepted the job, so a refused submission stores
@@ -32,28 +48,16 @@ extension GatewayServices {
         let jobID = Identifier.make("req", at: now)
         var idempotencyKey = request.headers[.idempotencyKey]
         var requestHash = ""
-        var image: (key: String, data: Data, mediaType: String)?
+        var image: PreparedSubmission.Image?
         let validation: Result<Job, GatewayError>
         do {
             if let key = idempotencyKey, key.isEmpty || key.count > 255 {
                 throw GatewayError(.invalidIdempotencyKey, "The Idempotency-Key must be 1 to 255 characters.", param: "Idempotency-Key")
             }
-            let body = try await readBody(&request)
-            requestHash = body.sha256
-            let submission = try validator.validate(body.object)
-            guard isAvailable(submission.model, for: principal.key.environment) else {
-                throw GatewayError(
-                    .modelUnavailable, "The model '\(submission.model.id)' is not available: its provider is not configured.",
-                    param: "model")
-            }
-            if case .bytes(let data, let mediaType) = submission.image {
-                image = (ResultKeys.input(jobID: jobID, mediaType: mediaType), data, mediaType)
-            }
-            validation = .success(
-                Job(
-                    id: jobID, accountID: principal.account.id, keyID: principal.key.id, environment: principal.key.environment,
-                    model: submission.model, submission: submission, imageKey: image?.key, createdAt: now,
-                    deadlineAt: now.addingTimeInterval(configuration.jobTimeout)))
+            let prepared = try await prepare(&request, principal: principal, jobID: jobID, readBody: readBody)
+            requestHash = prepared.requestHash
+            image = prepared.image
+            validation = .success(prepared.job)
         } catch let error as GatewayError {
             validation = .failure(error)
             // A refused body is never replayed: only created jobs are remembered under their key.
@@ -76,6 +80,31 @@ extension GatewayServices {
         case .refused(let error, let quota):
             return .refused(error, RateLimitHeaders.make(quota))
         }
+    }
+
+    /// The checks of a submission that need no store, in api.md's order: body (`readBody`:
+    /// 415/413/400) → fields (`SubmissionValidator`: prompt, model, mode, image, aspect ratio,
+    /// duration, webhook_url, metadata) → live availability (503). The one validation path of
+    /// submissions and of `POST /v1/video/quote`: it reads and decides, and stores nothing.
+    func prepare(
+        _ request: inout Request, principal: Principal, jobID: String, readBody: (inout Request) async throws(GatewayError) -> JSONBody
+    ) async throws(GatewayError) -> PreparedSubmission {
+        let body = try await readBody(&request)
+        let submission = try validator.validate(body.object)
+        guard isAvailable(submission.model, for: principal.key.environment) else {
+            throw GatewayError(
+                .modelUnavailable, "The model '\(submission.model.id)' is not available: its provider is not configured.", param: "model")
+        }
+        var image: PreparedSubmission.Image?
+        if case .bytes(let data, let mediaType) = submission.image {
+            image = PreparedSubmission.Image(key: ResultKeys.input(jobID: jobID, mediaType: mediaType), data: data, mediaType: mediaType)
+        }
+        let now = principal.now
+        let job = Job(
+            id: jobID, accountID: principal.account.id, keyID: principal.key.id, environment: principal.key.environment,
+            model: submission.model, submission: submission, imageKey: image?.key, createdAt: now,
+            deadlineAt: now.addingTimeInterval(configuration.jobTimeout))
+        return PreparedSubmission(job: job, requestHash: body.sha256, image: image)
     }
 
     /// Puts an accepted job's uploaded image under its `imageKey`. The job and its hold are stored

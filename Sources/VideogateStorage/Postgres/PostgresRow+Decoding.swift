@@ -62,6 +62,17 @@ extension Account {
     }
 }
 
+extension APIKey {
+    /// A row of `api_keys`.
+    init(row raw: PostgresRow) throws {
+        let row = raw.makeRandomAccess()
+        self.init(
+            id: try row.value("id"), accountID: try row.value("account_id"), environment: try row.enumValue("environment"),
+            name: try row.value("name"), prefix: try row.value("prefix"), hash: try row.value("hash"), createdAt: try row.date("created_at"),
+            revokedAt: try row.optionalDate("revoked_at"), spendLimitDaily: try row.value("spend_limit_daily"))
+    }
+}
+
 extension Balance {
     /// A row with `total` and `held`.
     init(row raw: PostgresRow) throws {

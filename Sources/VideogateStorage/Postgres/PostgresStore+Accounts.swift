@@ -47,8 +47,9 @@ extension PostgresStore {
         // Accounts are never deleted, so the account found here is still there at the commit.
         let inserted = try await withSession { db in
             try await db.row("""
-                INSERT INTO api_keys (id, account_id, environment, name, prefix, hash, created_at, revoked_at)
-                SELECT \(key.id), id, \(key.environment.rawValue), \(key.name), \(key.prefix), \(key.hash), \(StoreCoding.millis(key.createdAt)), NULL
+                INSERT INTO api_keys (id, account_id, environment, name, prefix, hash, created_at, revoked_at, spend_limit_daily)
+                SELECT \(key.id), id, \(key.environment.rawValue), \(key.name), \(key.prefix), \(key.hash), \(StoreCoding.millis(key.createdAt)), NULL,
+                       \(key.spendLimitDaily)
                 FROM accounts WHERE id = \(key.accountID)
                 RETURNING id
                 """) != nil
@@ -63,7 +64,7 @@ extension PostgresStore {
             guard
                 let raw = try await db.row("""
                     SELECT k.id AS key_id, k.environment, k.name AS key_name, k.prefix, k.hash, k.created_at AS key_created_at,
-                           a.id, a.name, a.plan, a.daily_limit, a.webhook_secret, a.created_at, q.used, q.oldest
+                           k.spend_limit_daily, a.id, a.name, a.plan, a.daily_limit, a.webhook_secret, a.created_at, q.used, q.oldest
                     FROM api_keys k
                     JOIN accounts a ON a.id = k.account_id
                     CROSS JOIN LATERAL (
@@ -77,7 +78,8 @@ extension PostgresStore {
             let row = raw.makeRandomAccess()
             let key = APIKey(
                 id: try row.value("key_id"), accountID: account.id, environment: try row.enumValue("environment"), name: try row.value("key_name"),
-                prefix: try row.value("prefix"), hash: try row.value("hash"), createdAt: try row.date("key_created_at"), revokedAt: nil)
+                prefix: try row.value("prefix"), hash: try row.value("hash"), createdAt: try row.date("key_created_at"), revokedAt: nil,
+                spendLimitDaily: try row.value("spend_limit_daily"))
             let quota = QuotaStatus(
                 limit: account.dailyLimit, used: try row.value("used"),
                 resetAt: try row.value("oldest", as: Int64?.self).map(QuotaWindow.expiry(ofBucket:)) ?? now)

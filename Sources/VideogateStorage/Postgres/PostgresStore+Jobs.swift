@@ -4,14 +4,15 @@ import VideogateDomain
 
 extension PostgresStore {
     /// The whole decision in one transaction, safe with any number of replicas submitting at once:
-    /// a key's submissions wait for each other on the key's row (so the daily limit is read and
-    /// counted by one at a time), the hold is a conditional update of the balance row, and a
+    /// a key's submissions wait for each other on the key's row (so the daily limit and the spend
+    /// limit are read and counted by one at a time), the hold is a conditional update of the balance row, and a
     /// concurrent submission with the same idempotency key found when recording the key makes the
     /// transaction run again, which then replays that submission's job.
     public func submit(_ command: SubmitCommand) async throws -> SubmitOutcome {
         try await transaction { db in
             let now = command.now
-            try await db.run("SELECT 1 FROM api_keys WHERE id = \(command.key.id) FOR UPDATE")
+            let spendLimit = try await db.row("SELECT spend_limit_daily FROM api_keys WHERE id = \(command.key.id) FOR UPDATE")?
+                .makeRandomAccess().value("spend_limit_daily", as: Int?.self)
             // 1. An idempotent replay answers before anything is counted. Keys are scoped to the
             // account and the key's environment: a test request never replays into a live one.
             var recordWithoutJob: String?
@@ -45,7 +46,9 @@ extension PostgresStore {
             case .failure(let error): return .refused(error, quota)
             case .success(let validated): job = validated
             }
-            // 4. Credits: the hold is a conditional update, so racing submissions cannot overdraw.
+            // 4. The key's spend limit, as stored now (a change applies to the next submission).
+            if let refusal = try await self.spendLimitRefusal(db, job: job, limit: spendLimit, now: now) { return .refused(refusal, quota) }
+            // 5. Credits: the hold is a conditional update, so racing submissions cannot overdraw.
             guard try await self.applyLedger(db, job: job, kind: .hold, at: now) != nil else {
                 let available = try await db.value(
                     Int.self, "SELECT total - held FROM balances WHERE account_id = \(job.accountID) AND environment = \(job.environment.rawValue)")

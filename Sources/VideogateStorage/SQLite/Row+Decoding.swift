@@ -21,6 +21,16 @@ extension Account {
     }
 }
 
+extension APIKey {
+    /// A row of `api_keys`.
+    init(row: Row) throws {
+        self.init(
+            id: row["id"], accountID: row["account_id"], environment: try enumValue(row["environment"]), name: row["name"],
+            prefix: row["prefix"], hash: row["hash"], createdAt: StoreCoding.date(row["created_at"] as Int64),
+            revokedAt: StoreCoding.date(row["revoked_at"] as Int64?), spendLimitDaily: row["spend_limit_daily"])
+    }
+}
+
 extension LedgerEntry {
     init(row: Row) throws {
         self.init(

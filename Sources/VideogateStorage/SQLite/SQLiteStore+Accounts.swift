@@ -50,11 +50,12 @@ extension SQLiteStore {
             guard try db.value(Bool.self, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)", arguments: [key.accountID]) == true
             else { throw StoreError.notFound }
             try db.run(sql: """
-                    INSERT INTO api_keys (id, account_id, environment, name, prefix, hash, created_at, revoked_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+                    INSERT INTO api_keys (id, account_id, environment, name, prefix, hash, created_at, revoked_at, spend_limit_daily)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)
                     """,
                 arguments: [
                     key.id, key.accountID, key.environment.rawValue, key.name, key.prefix, key.hash, StoreCoding.millis(key.createdAt),
+                    key.spendLimitDaily,
                 ])
         }
     }
@@ -64,7 +65,7 @@ extension SQLiteStore {
             guard
                 let row = try db.row(sql: """
                         SELECT k.id AS key_id, k.environment, k.name AS key_name, k.prefix, k.hash, k.created_at AS key_created_at,
-                               a.id, a.name, a.plan, a.daily_limit, a.webhook_secret, a.created_at
+                               k.spend_limit_daily, a.id, a.name, a.plan, a.daily_limit, a.webhook_secret, a.created_at
                         FROM api_keys k JOIN accounts a ON a.id = k.account_id
                         WHERE k.hash = ? AND k.revoked_at IS NULL
                         """,
@@ -73,7 +74,8 @@ extension SQLiteStore {
             let account = try Account(row: row)
             let key = APIKey(
                 id: row["key_id"], accountID: account.id, environment: try enumValue(row["environment"]), name: row["key_name"],
-                prefix: row["prefix"], hash: row["hash"], createdAt: StoreCoding.date(row["key_created_at"] as Int64), revokedAt: nil)
+                prefix: row["prefix"], hash: row["hash"], createdAt: StoreCoding.date(row["key_created_at"] as Int64), revokedAt: nil,
+                spendLimitDaily: row["spend_limit_daily"])
             let job = try jobID.flatMap { id in
                 try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND account_id = ? AND environment = ?",
                     arguments: [id, account.id, key.environment.rawValue]

@@ -40,7 +40,9 @@ extension SQLiteStore {
             case .failure(let error): return .refused(error, quota)
             case .success(let validated): job = validated
             }
-            // 4. Credits: the hold is a conditional update, so racing submissions cannot overdraw.
+            // 4. The key's spend limit, as stored now (a change applies to the next submission).
+            if let refusal = try self.spendLimitRefusal(db, job: job, now: now) { return .refused(refusal, quota) }
+            // 5. Credits: the hold is a conditional update, so racing submissions cannot overdraw.
             guard try self.applyLedger(db, job: job, kind: .hold, at: now) != nil else {
                 let balance = try db.row(sql: "SELECT total - held AS available FROM balances WHERE account_id = ? AND environment = ?",
                     arguments: [job.accountID, job.environment.rawValue])

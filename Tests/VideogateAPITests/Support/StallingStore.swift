@@ -50,6 +50,10 @@ final class StallingStore: GatewayStore {
         try await base.authenticate(keyHash: keyHash, at: at, jobID: jobID, withQuota: withQuota)
     }
     func revokeKey(id: String, at: Date) async throws -> Bool { try await base.revokeKey(id: id, at: at) }
+    func setSpendLimit(keyID: String, spendLimitDaily: Int?) async throws -> APIKey? {
+        try await base.setSpendLimit(keyID: keyID, spendLimitDaily: spendLimitDaily)
+    }
+    func keySpend(keyID: String, at: Date) async throws -> KeySpend { try await base.keySpend(keyID: keyID, at: at) }
     func balances(accountID: String) async throws -> [KeyEnvironment: Balance] { try await base.balances(accountID: accountID) }
     func grant(accountID: String, environment: KeyEnvironment, amount: Int, reason: String?, at: Date) async throws -> Balance {
         try await base.grant(accountID: accountID, environment: environment, amount: amount, reason: reason, at: at)

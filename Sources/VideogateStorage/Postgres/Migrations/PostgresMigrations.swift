@@ -335,5 +335,13 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            9, "spend limit per key",
+            // As in SQLite; the index carries the summed columns, so the sum reads the index only.
+            [
+                "ALTER TABLE api_keys ADD COLUMN spend_limit_daily BIGINT",
+                "CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at) INCLUDE (status, credits_reserved, credits_used)",
+            ]
+        ),
     ]
 }

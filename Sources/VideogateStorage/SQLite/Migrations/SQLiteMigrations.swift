@@ -269,5 +269,14 @@ enum SQLiteMigrations {
             FROM jobs GROUP BY account_id, environment, created_at / 3600000, model_id, key_id;
             """
         ),
+        (
+            9, "spend limit per key",
+            // `spend_limit_daily`: credits, NULL for no limit. The index covers the sum that a
+            // submission of a key with a limit reads (its jobs of the last 24 hours), and `GET /v1/account`.
+            """
+            ALTER TABLE api_keys ADD COLUMN spend_limit_daily INTEGER;
+            CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at, status, credits_reserved, credits_used);
+            """
+        ),
     ]
 }
