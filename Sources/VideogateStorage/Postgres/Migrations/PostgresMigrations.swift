@@ -279,6 +279,14 @@ enum PostgresMigrations {
             ]
         ),
         (
+            9, "spend limit per key",
+            // As in SQLite; the index carries the summed columns, so the sum reads the index only.
+            [
+                "ALTER TABLE api_keys ADD COLUMN spend_limit_daily BIGINT",
+                "CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at) INCLUDE (status, credits_reserved, credits_used)",
+            ]
+        ),
+        (
             10, "usage: an hourly rollup of jobs and charges",
             // As in SQLite: one row per (account, environment, creation hour, model, key), changed with
             // each hold, capture and release in their transaction, filled from the jobs already stored.
@@ -305,6 +313,7 @@ enum PostgresMigrations {
                     SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN status = 'completed' THEN credits_used ELSE 0 END), SUM(CASE WHEN status = 'completed' THEN duration ELSE 0 END)
                 FROM jobs GROUP BY account_id, environment, created_at / 3600000, model_id, key_id
+                """,
             ]
         ),
         (
@@ -333,14 +342,6 @@ enum PostgresMigrations {
                     OR NEW.lease_owner IS DISTINCT FROM OLD.lease_owner)
                 EXECUTE FUNCTION videogate_notify_job_change()
                 """,
-            ]
-        ),
-        (
-            9, "spend limit per key",
-            // As in SQLite; the index carries the summed columns, so the sum reads the index only.
-            [
-                "ALTER TABLE api_keys ADD COLUMN spend_limit_daily BIGINT",
-                "CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at) INCLUDE (status, credits_reserved, credits_used)",
             ]
         ),
     ]

@@ -243,6 +243,15 @@ enum SQLiteMigrations {
             """
         ),
         (
+            9, "spend limit per key",
+            // `spend_limit_daily`: credits, NULL for no limit. The index covers the sum that a
+            // submission of a key with a limit reads (its jobs of the last 24 hours), and `GET /v1/account`.
+            """
+            ALTER TABLE api_keys ADD COLUMN spend_limit_daily INTEGER;
+            CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at, status, credits_reserved, credits_used);
+            """
+        ),
+        (
             10, "usage: an hourly rollup of jobs and charges",
             // One row per (account, environment, creation hour, model, key), changed with each hold,
             // capture and release in their transaction; `/v1/usage` reads whole hours here. Filled
@@ -267,15 +276,6 @@ enum SQLiteMigrations {
                 SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
                 SUM(CASE WHEN status = 'completed' THEN credits_used ELSE 0 END), SUM(CASE WHEN status = 'completed' THEN duration ELSE 0 END)
             FROM jobs GROUP BY account_id, environment, created_at / 3600000, model_id, key_id;
-            """
-        ),
-        (
-            9, "spend limit per key",
-            // `spend_limit_daily`: credits, NULL for no limit. The index covers the sum that a
-            // submission of a key with a limit reads (its jobs of the last 24 hours), and `GET /v1/account`.
-            """
-            ALTER TABLE api_keys ADD COLUMN spend_limit_daily INTEGER;
-            CREATE INDEX jobs_spend_by_key ON jobs(key_id, created_at, status, credits_reserved, credits_used);
             """
         ),
     ]
