@@ -151,8 +151,8 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Webhooks
 
-    // The outbox row of a delivery is written by `apply` itself, in the transaction of the final
-    // state, when the job has a `webhook_url`: one per job.
+    // The outbox row of a delivery is written by `apply` (or `cancel`) itself, in the transaction
+    // of the final state, when the job has a `webhook_url`: one per job.
 
     /// Leases up to `limit` pending deliveries whose next attempt is due and that no live
     /// deliverer holds, to `owner` until `leaseUntil`. A delivery whose lease ran out is due again.

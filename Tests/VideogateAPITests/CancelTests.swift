@@ -56,8 +56,22 @@ struct CancelTests {
             #expect(polled.text == first.text)
             #expect(try await Self.testBalance(client, key: key) == ["available": 10_000, "held": 0])
             #expect(try await client.get("/v1/account", key: key).headers[.init("X-RateLimit-Remaining")!] == remaining)
-            let ledger = try await gateway.store.ledger(accountID: try #require(try await gateway.store.job(id: id)).accountID, limit: 10, before: nil)
+            let accountID = try #require(try await gateway.store.job(id: id)).accountID
+            let ledger = try await gateway.store.ledger(accountID: accountID, limit: 10, before: nil)
             #expect(ledger.filter { $0.jobID == id }.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.hold, .release])
+        }
+    }
+
+    @Test func anUploadedStartImageIsDeletedWithTheCancel() async throws {
+        let gateway = try await TestGateway.make()
+        let (_, key, _) = try await gateway.account(credits: 10_000)
+        try await gateway.test { client in
+            let body = #"{"prompt":"x","model":"kling-v2.5-turbo-pro-i2v","image":"\#(startPNGBase64)"}"#
+            let id = try await Self.submitted(client, key: key, json: body)
+            let imageKey = try #require(try await gateway.store.job(id: id)?.imageKey)
+            #expect(try await gateway.gateway.services.blobs.head(key: imageKey) != nil)
+            #expect(try await Self.cancel(client, "/v1/video/\(id)/cancel", key: key).status == .ok)
+            #expect(try await gateway.gateway.services.blobs.head(key: imageKey) == nil)
         }
     }
 

@@ -40,8 +40,8 @@ extension GatewayServices {
     /// returns it as stored. Throws 409 `not_cancellable` for a job that a worker holds, a provider
     /// has, or that ended otherwise, and 404 `not_found` when it is gone.
     func cancel(_ job: Job, principal: Principal, logger: Logger) async throws -> Job {
-        let outcome = try await store.cancel(jobID: job.id, accountID: principal.account.id, environment: principal.key.environment, at: principal.now)
-        switch outcome {
+        let account = principal.account.id
+        switch try await store.cancel(jobID: job.id, accountID: account, environment: principal.key.environment, at: principal.now) {
         case .cancelled(let cancelled):
             logger.info("job cancelled", metadata: ["job_id": .string(cancelled.id)])
             // As a worker does when a job ends: the uploaded start image is no longer needed.
