@@ -53,7 +53,8 @@ struct SpendLimitProcessTests {
             #expect(after.json["affordable"] as? Bool == false && after.json["spend_limit_remaining"] as? Int == 0, "\(after.text)")
 
             // Removed on one process, gone on the other at the next submission.
-            let removed = try await http.send(.PATCH, "\(bases[0])/admin/keys/\(keyID)", bearer: ReplicaTests.admin, json: #"{"spend_limit_daily":null}"#)
+            let removed = try await http.send(
+                .PATCH, "\(bases[0])/admin/keys/\(keyID)", bearer: ReplicaTests.admin, json: #"{"spend_limit_daily":null}"#)
             #expect(removed.status == 200 && removed.json["spend_limit_daily"] is NSNull, "\(removed.text)")
             #expect(try await http.send(.POST, "\(bases[1])/v1/video", bearer: client.key, json: Self.body).status == 200)
         }
