@@ -94,13 +94,19 @@ struct Keys: AsyncParsableCommand {
         @Option(help: "Account id (acct_...).") var account: String
         @Option(help: "live or test.") var environment = "test"
         @Option(help: "A name to recognise the key by.") var name: String?
+        @Option(help: "Credits the key's jobs may hold or be charged over any rolling 24 hours (none by default).") var spendLimitDaily: Int?
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
             let environment = try parseEnvironment(environment)
-            let (key, secret) = try await withAdmin { try await $0.createKey(accountID: account, environment: environment, name: name) }
+            let (key, secret) = try await withAdmin {
+                try await $0.createKey(accountID: account, environment: environment, name: name, spendLimitDaily: spendLimitDaily)
+            }
             try emit(
-                ["key": secret, "key_id": key.id, "environment": key.environment.rawValue, "account_id": key.accountID], json: options.json,
+                [
+                    "key": secret, "key_id": key.id, "environment": key.environment.rawValue, "account_id": key.accountID,
+                    "spend_limit_daily": key.spendLimitDaily.map { $0 as Any } ?? NSNull(),
+                ], json: options.json,
                 human: "created key \(key.id) (\(key.environment.rawValue)): \(secret)\nThe secret is shown only this once.")
         }
     }

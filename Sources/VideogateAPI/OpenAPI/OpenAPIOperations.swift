@@ -117,7 +117,10 @@ enum OpenAPIOperations {
             responses: [
                 (200, "The video (status queued), stored before this response", .json("OpenAIVideo")),
                 (400, "Malformed body or invalid field (param: prompt, model, seconds, size or input_reference)", .json("OpenAIError")),
-                (402, "Not enough available credits (insufficient_credits), or over the key's spend limit (spend_limit_exceeded)", .json("OpenAIError")),
+                (
+                    402, "Not enough available credits (insufficient_credits), or over the key's spend limit (spend_limit_exceeded)",
+                    .json("OpenAIError")
+                ),
                 (409, "Idempotency-Key reused with another body", .json("OpenAIError")),
                 (413, "Body larger than the limit", .json("OpenAIError")),
                 (415, "Body neither multipart/form-data nor application/json", .json("OpenAIError")),
@@ -188,7 +191,8 @@ enum OpenAPIOperations {
             method: "get", path: "/v1/models", id: "listModels", summary: "The model catalog", auth: .apiKey,
             responses: [(200, "The catalog; available is for the caller's key environment", .json("ModelList"))]),
         OpenAPIOperation(
-            method: "get", path: "/v1/account", id: "getAccount", summary: "Plan, balances, the key's daily limit, spend limit and spend", auth: .apiKey,
+            method: "get", path: "/v1/account", id: "getAccount", summary: "Plan, balances, the key's daily limit, spend limit and spend",
+            auth: .apiKey,
             responses: [(200, "The account", .json("Account"))], rateLimited: true),
         OpenAPIOperation(
             method: "get", path: "/v1/usage", id: "getUsage",

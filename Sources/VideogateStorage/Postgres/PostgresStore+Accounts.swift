@@ -48,8 +48,8 @@ extension PostgresStore {
         let inserted = try await withSession { db in
             try await db.row("""
                 INSERT INTO api_keys (id, account_id, environment, name, prefix, hash, created_at, revoked_at, spend_limit_daily)
-                SELECT \(key.id), id, \(key.environment.rawValue), \(key.name), \(key.prefix), \(key.hash), \(StoreCoding.millis(key.createdAt)), NULL,
-                       \(key.spendLimitDaily)
+                SELECT \(key.id), id, \(key.environment.rawValue), \(key.name), \(key.prefix), \(key.hash), \(StoreCoding.millis(key.createdAt)),
+                       NULL, \(key.spendLimitDaily)
                 FROM accounts WHERE id = \(key.accountID)
                 RETURNING id
                 """) != nil
