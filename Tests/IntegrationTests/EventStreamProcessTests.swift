@@ -39,7 +39,9 @@ struct EventStreamProcessTests {
                 defer { worker.stop() }
                 for entry in logs {
                     for log in [entry.a, entry.b] {
-                        #expect(try await log.wait(timeout: .seconds(120)) { $0.isOver }, "stream of \(entry.id) still open: \(log.statuses)\n\(worker.logTail)")
+                        #expect(
+                            try await log.wait(timeout: .seconds(120)) { $0.isOver },
+                            "stream of \(entry.id) still open: \(log.statuses)\n\(worker.logTail)")
                     }
                 }
                 group.cancelAll()

@@ -36,7 +36,8 @@ struct EventStreamTests {
         let gateway = try await TestGateway.make(role: .all, sandboxDelayMs: 1_500)
         let (_, key, _) = try await gateway.account(credits: 10_000)
         try await gateway.test { client in
-            let id = try #require(try await client.submit(key: key, json: #"{"prompt":"stream me","model":"sora-2"}"#).json()["request_id"] as? String)
+            let submitted = try await client.submit(key: key, json: #"{"prompt":"stream me","model":"sora-2"}"#)
+            let id = try #require(try submitted.json()["request_id"] as? String)
             // The router test client returns once the stream has ended: the end itself is checked here.
             let response = try await client.get("/v1/video/\(id)/events", key: key)
             #expect(response.status == .ok)

@@ -70,6 +70,8 @@ struct OpenAPIOperation {
         case json(String)
         case bytes([String])
         case text(String)
+        /// `text/event-stream` whose events are `event: <name>` with this schema's JSON object as `data`.
+        case events(name: String, schema: String)
         case none
     }
 
@@ -114,6 +116,16 @@ struct OpenAPIOperation {
         case .json(let schema): object["content"] = ["application/json": ["schema": OpenAPISchemas.ref(schema)]]
         case .bytes(let types): object["content"] = .object(Dictionary(uniqueKeysWithValues: types.map { ($0, ["schema": ["type": "string", "format": "binary"]]) }))
         case .text(let type): object["content"] = .object([type: ["schema": ["type": "string"]]])
+        case .events(let name, let schema):
+            // OpenAPI 3.1 reads the schema of an event stream as the schema of each event.
+            let event: JSONValue = [
+                "type": "object", "required": ["event", "data"],
+                "properties": [
+                    "event": ["type": "string", "const": .string(name)],
+                    "data": ["type": "string", "contentMediaType": "application/json", "contentSchema": OpenAPISchemas.ref(schema)],
+                ],
+            ]
+            object["content"] = ["text/event-stream": ["schema": event]]
         case .none: break
         }
         return .object(object)

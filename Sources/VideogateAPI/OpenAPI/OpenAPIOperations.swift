@@ -100,7 +100,7 @@ enum OpenAPIOperations {
                 + "after the event of a final state (at once for a finished job). Not a poll: no poll throttle, no daily limit",
             auth: .apiKey, parameters: [path("id", "The request_id")],
             responses: [
-                (200, "The event stream", .text("text/event-stream")), (404, "No such job for this account", .json("Error")),
+                (200, "The event stream", .events(name: "job", schema: "Job")), (404, "No such job for this account", .json("Error")),
                 (429, "This key has 100 streams open on this server (too_many_streams)", .json("Error")),
             ], rateLimited: true),
         // The OpenAI-compatible surface: OpenAI's bodies and error format (openai-compat.md).
