@@ -73,8 +73,8 @@ final class StallingStore: GatewayStore {
     func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
         try await base.apply(transition, token: token, at: at)
     }
-    func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int] {
-        try await base.queuePositions(jobIDs: jobIDs, now: now, accountMaxInFlight: accountMaxInFlight)
+    func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder {
+        try await base.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight)
     }
     func modelTimings() async throws -> [ModelTiming] { try await base.modelTimings() }
     func expiredResults(now: Date, limit: Int) async throws -> [Job] { try await base.expiredResults(now: now, limit: limit) }
