@@ -10,21 +10,30 @@ public struct QueueStandingSettings: Sendable {
     public var accountMaxInFlight: Int
     /// Lane sizes and default run times of the estimate.
     public var estimator: CompletionEstimator
+    /// How long one reading of the queue order serves every view of this process.
+    public var orderTTL: TimeInterval
     /// How long the model run times read from the store are reused before they are read again.
     public var timingsTTL: TimeInterval
 
-    public init(accountMaxInFlight: Int = 0, estimator: CompletionEstimator = CompletionEstimator(), timingsTTL: TimeInterval = 5) {
+    public init(
+        accountMaxInFlight: Int = 0, estimator: CompletionEstimator = CompletionEstimator(), orderTTL: TimeInterval = 1,
+        timingsTTL: TimeInterval = 5
+    ) {
         self.accountMaxInFlight = max(0, accountMaxInFlight)
         self.estimator = estimator
+        self.orderTTL = max(0, orderTTL)
         self.timingsTTL = max(0, timingsTTL)
     }
 }
 
-/// Where unfinished jobs stand, for every view of a job (polls, lists, events, `/v1/videos`): one
-/// position query for all the pending jobs of a view, and the model run times from a copy this
-/// process refreshes at most every `timingsTTL` seconds. Finished jobs cost nothing.
+/// Where unfinished jobs stand, for every view of a job (polls, lists, events, `/v1/videos`).
+/// Positions come from one reading of the whole queue order, shared by every request of this
+/// process for `orderTTL` seconds (read again sooner for a job changed since), so that the cost of
+/// positions grows with the queue, not with the queue times its polls. Model run times come from
+/// a copy refreshed at most every `timingsTTL` seconds. Finished jobs cost nothing.
 final class QueueStandings: Sendable {
     let settings: QueueStandingSettings
+    private let orders = QueueOrderCache()
     private let timings = Mutex<(readAt: Date, byModel: [ModelTimingKey: ModelTiming])?>(nil)
 
     init(settings: QueueStandingSettings) {
@@ -35,29 +44,51 @@ final class QueueStandings: Sendable {
     func standings(of jobs: [Job], store: any GatewayStore, now: Date) async throws -> [String: QueueStanding] {
         let unfinished = jobs.filter { !$0.status.isTerminal }
         guard !unfinished.isEmpty else { return [:] }
-        let pending = unfinished.filter { $0.status == .pending }.map(\.id)
-        let positions =
-            pending.isEmpty
-            ? [:] : try await store.queuePositions(jobIDs: pending, now: now, accountMaxInFlight: settings.accountMaxInFlight)
+        var order: QueueOrder?
+        if let newest = unfinished.filter({ $0.status == .pending }).map(\.updatedAt).max() {
+            order = try await orders.order(
+                store: store, now: now, ttl: settings.orderTTL, accountMaxInFlight: settings.accountMaxInFlight, notBefore: newest)
+        }
         let byModel = try await modelTimings(store: store, now: now)
         var result: [String: QueueStanding] = [:]
         for job in unfinished {
-            // A job read as pending that was no longer pending when the positions were read has just
-            // been handed over (or ended): it shows as it was read, next in line.
-            let position = job.status == .pending ? positions[job.id] ?? 0 : nil
-            result[job.id] = settings.estimator.standing(of: job, position: position, timings: byModel, now: now)
+            result[job.id] = settings.estimator.standing(of: job, position: order?.position(of: job), timings: byModel, now: now)
         }
         return result
     }
 
     private func modelTimings(store: any GatewayStore, now: Date) async throws -> [ModelTimingKey: ModelTiming] {
-        let ttl = settings.timingsTTL
-        if let cached = timings.withLock({ $0 }), now.timeIntervalSince(cached.readAt) < ttl, cached.readAt <= now {
+        if let cached = timings.withLock({ $0 }), cached.readAt <= now, now.timeIntervalSince(cached.readAt) < settings.timingsTTL {
             return cached.byModel
         }
         let fresh = try await store.modelTimings()
         let byModel = Dictionary(fresh.map { (ModelTimingKey(provider: $0.provider, modelID: $0.modelID), $0) }) { first, _ in first }
         timings.withLock { $0 = (now, byModel) }
         return byModel
+    }
+}
+
+/// The last queue order this process read, and the reading under way: requests that need a newer
+/// order than the last one wait for the same reading instead of each starting their own.
+actor QueueOrderCache {
+    private var current: QueueOrder?
+    private var reading: Task<QueueOrder, any Error>?
+
+    /// An order read at most `ttl` seconds before `now` and not before `notBefore` (the last change
+    /// of the jobs to show).
+    func order(store: any GatewayStore, now: Date, ttl: TimeInterval, accountMaxInFlight: Int, notBefore: Date) async throws -> QueueOrder {
+        func usable(_ order: QueueOrder) -> Bool {
+            order.takenAt >= notBefore && order.takenAt <= now && now.timeIntervalSince(order.takenAt) < ttl
+        }
+        if let current, usable(current) { return current }
+        if let reading, let order = try? await reading.value, order.takenAt >= notBefore { return order }
+        // A task, not a child: every request waiting for this reading shares it, and one request
+        // going away does not cancel it for the others.
+        let task = Task { try await store.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight) }
+        reading = task
+        defer { if reading == task { reading = nil } }
+        let order = try await task.value
+        if current.map({ $0.takenAt < order.takenAt }) ?? true { current = order }
+        return order
     }
 }

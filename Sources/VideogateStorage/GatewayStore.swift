@@ -108,14 +108,12 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Queue position and estimates
 
-    /// The queue position of each given job that is `pending` (others are left out): how many
-    /// pending jobs of its lane (live or sandbox) a claim made now would hand to a provider before
-    /// it, in the order of `claimJobs` with `accountMaxInFlight` as the account cap. A job under a
-    /// live lease (being handed over) is at 0. A job not due (waiting out a retry backoff) counts
-    /// every due job of its lane. A job held back by the account cap comes after every job that can
-    /// be claimed now, in the same order among those held back. One statement for all the ids,
-    /// reading only unfinished jobs.
-    func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int]
+    /// The claim order of the pending jobs due at `now` that no live lease holds: their places, lane
+    /// by lane (live and sandbox), in the order of `claimJobs` with `accountMaxInFlight` as the
+    /// account cap and free slots in both lanes. Jobs held back by the account cap come after every
+    /// job that can be claimed now, in the same order among themselves. One statement, reading only
+    /// unfinished jobs and taking no lock.
+    func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder
     /// The recent run time of every model that has completed jobs (one small table; completions
     /// update it in the transaction of their final state).
     func modelTimings() async throws -> [ModelTiming]

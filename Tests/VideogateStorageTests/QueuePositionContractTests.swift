@@ -8,13 +8,23 @@ struct QueuePositionContractTests {
     typealias Fair = FairClaimContractTests
     static let t = Fair.t
 
+    /// The queue positions of the jobs `ids` that are pending, from the order at `t`.
+    static func positions(_ store: any GatewayStore, _ ids: [String], cap: Int) async throws -> [String: Int] {
+        let order = try await store.queueOrder(now: t, accountMaxInFlight: cap)
+        var positions: [String: Int] = [:]
+        for id in ids {
+            if let job = try await store.job(id: id), let position = order.position(of: job) { positions[id] = position }
+        }
+        return positions
+    }
+
     /// Claims one job at a time in one lane, at `t`, until a claim takes nothing. Each claim must take
     /// the job that was at position 0, which is then at 0 as being handed over, while every other job
     /// asked about moves up by exactly one. Returns the ids in the order claimed.
     static func claimOneAtATime(_ store: any GatewayStore, _ ids: [String], sandbox: Bool, cap: Int = 0) async throws -> [String] {
         var remaining = Set(ids)
         var claimed: [String] = []
-        var before = try await store.queuePositions(jobIDs: ids, now: t, accountMaxInFlight: cap)
+        var before = try await Self.positions(store, ids, cap: cap)
         #expect(Set(before.values) == Set(0..<ids.count), "distinct positions from 0 up")
         for _ in 0..<ids.count {
             let request = Fair.request("w", live: sandbox ? 0 : 1, sandbox: sandbox ? 1 : 0, cap: cap)
@@ -22,7 +32,7 @@ struct QueuePositionContractTests {
             #expect(before[job.id] == 0, "the claim took the job at position 0")
             remaining.remove(job.id)
             claimed.append(job.id)
-            let after = try await store.queuePositions(jobIDs: Array(remaining) + [job.id], now: t, accountMaxInFlight: cap)
+            let after = try await Self.positions(store, Array(remaining) + [job.id], cap: cap)
             #expect(after[job.id] == 0, "a leased pending job is being handed over")
             for id in remaining { #expect(after[id] == before[id].map { $0 - 1 }) }
             before = after.filter { remaining.contains($0.key) }
@@ -49,7 +59,7 @@ struct QueuePositionContractTests {
             let (_, live) = try await Fair.jobs(store, count: 3, environment: .live, start: 4)
 
             let waiting = Array(a[1...] + b[1...] + c + d).map(\.id)
-            let shown = try await store.queuePositions(jobIDs: waiting + [a[0].id, b[0].id], now: Self.t, accountMaxInFlight: 0)
+            let shown = try await Self.positions(store, waiting + [a[0].id, b[0].id], cap: 0)
             #expect(shown[a[0].id] == nil, "processing: no position")
             #expect(shown[b[0].id] == 0)
             // Accounts with nothing in flight first, then every account's next job, oldest first.
@@ -69,11 +79,11 @@ struct QueuePositionContractTests {
             let (_, b) = try await Fair.jobs(store, count: 2, start: 1)
             #expect(try await store.claimJobs(Fair.request("w0", sandbox: 1, cap: 2)).map(\.id) == [a[0].id])
             let waiting = Array(a[1...] + b).map(\.id)
-            let shown = try await store.queuePositions(jobIDs: waiting, now: Self.t, accountMaxInFlight: 2)
+            let shown = try await Self.positions(store, waiting, cap: 2)
             #expect([b[0], a[1], b[1], a[2], a[3]].map { shown[$0.id] } == [0, 1, 2, 3, 4])
             #expect(try await Self.claimOneAtATime(store, waiting, sandbox: true, cap: 2) == [b[0].id, a[1].id, b[1].id])
             // Without a cap the same queue is plain round-robin.
-            #expect(try await store.queuePositions(jobIDs: [a[2].id], now: Self.t, accountMaxInFlight: 0)[a[2].id] == 0)
+            #expect(try await Self.positions(store, [a[2].id], cap: 0)[a[2].id] == 0)
         }
     }
 
@@ -88,15 +98,14 @@ struct QueuePositionContractTests {
             let retry = try JobStateMachine.apply(.retryLater(at: Self.t.addingTimeInterval(100)), to: backingOff, now: Self.t, videoTTL: 60)
             #expect(try await store.applyClaimed(retry, at: Self.t))
             let ids = (a + live).map(\.id)
-            let shown = try await store.queuePositions(jobIDs: ids, now: Self.t, accountMaxInFlight: 0)
+            let shown = try await Self.positions(store, ids, cap: 0)
             #expect(shown == [a[0].id: 0, a[1].id: 1, a[2].id: 0, live[0].id: 0])
 
             // Finished jobs have no position.
             let first = try #require(claimed.first)
             let failed = try JobStateMachine.apply(.failed(JobFailure(.providerError, "x")), to: first, now: Self.t, videoTTL: 60)
             #expect(try await store.applyClaimed(failed, at: Self.t))
-            #expect(try await store.queuePositions(jobIDs: ids, now: Self.t, accountMaxInFlight: 0)[first.id] == nil)
-            #expect(try await store.queuePositions(jobIDs: [], now: Self.t, accountMaxInFlight: 0).isEmpty)
+            #expect(try await Self.positions(store, ids, cap: 0)[first.id] == nil)
         }
     }
 

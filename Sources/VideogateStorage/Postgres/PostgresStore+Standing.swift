@@ -4,26 +4,25 @@ import VideogateDomain
 
 extension PostgresStore {
     /// As in SQLite: the ranking of `claimJobs` over both lanes, with the jobs the account cap holds
-    /// back after the others, then the answer for the jobs asked about. A plain read: no locks.
-    public func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int] {
-        guard !jobIDs.isEmpty else { return [:] }
-        let now = StoreCoding.millis(now)
+    /// back after the others. A plain read: no locks.
+    public func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder {
+        let at = StoreCoding.millis(now)
         let cap = accountMaxInFlight
         return try await withSession { db in
             let rows = try await db.rows("""
                 WITH in_flight AS (
                     SELECT account_id, COUNT(*) AS n FROM jobs
-                    WHERE status IN ('pending', 'processing') AND (status = 'processing' OR lease_expires_at > \(now))
+                    WHERE status IN ('pending', 'processing') AND (status = 'processing' OR lease_expires_at > \(at))
                     GROUP BY account_id
                 ),
                 due AS (
                     SELECT id, account_id, next_attempt_at,
                         CASE WHEN provider = 'sandbox' THEN 1 ELSE 0 END AS sandbox,
-                        CASE WHEN status = 'processing' OR deadline_at <= \(now) THEN 0 ELSE 1 END AS fresh
+                        CASE WHEN status = 'processing' OR deadline_at <= \(at) THEN 0 ELSE 1 END AS fresh
                     FROM jobs
                     WHERE status IN ('pending', 'processing')
-                      AND (next_attempt_at <= \(now) OR deadline_at <= \(now))
-                      AND (lease_expires_at IS NULL OR lease_expires_at <= \(now))
+                      AND (next_attempt_at <= \(at) OR deadline_at <= \(at))
+                      AND (lease_expires_at IS NULL OR lease_expires_at <= \(at))
                 ),
                 ranked AS (
                     SELECT due.id, due.sandbox, due.fresh, due.next_attempt_at,
@@ -34,24 +33,19 @@ extension PostgresStore {
                                   > \(cap) - COALESCE(in_flight.n, 0)
                              THEN 1 ELSE 0 END AS held
                     FROM due LEFT JOIN in_flight ON in_flight.account_id = due.account_id
-                ),
-                ordered AS (
-                    SELECT id, sandbox, ROW_NUMBER() OVER (PARTITION BY sandbox ORDER BY held, turn, next_attempt_at, id) - 1 AS position
-                    FROM ranked WHERE fresh = 1
-                ),
-                lanes AS (SELECT sandbox, COUNT(*) AS n FROM ordered GROUP BY sandbox)
-                SELECT j.id, (CASE WHEN j.lease_expires_at > \(now) THEN 0 ELSE COALESCE(ordered.position, lanes.n, 0) END)::bigint AS position
-                FROM jobs j
-                LEFT JOIN ordered ON ordered.id = j.id
-                LEFT JOIN lanes ON lanes.sandbox = (CASE WHEN j.provider = 'sandbox' THEN 1 ELSE 0 END)
-                WHERE j.id = ANY(\(jobIDs)) AND j.status = 'pending'
+                )
+                SELECT id, sandbox::bigint AS sandbox,
+                    (ROW_NUMBER() OVER (PARTITION BY sandbox ORDER BY held, turn, next_attempt_at, id) - 1)::bigint AS position
+                FROM ranked WHERE fresh = 1
                 """)
-            var positions: [String: Int] = [:]
+            var entries: [(String, Bool, Int)] = []
+            entries.reserveCapacity(rows.count)
             for row in rows {
                 let columns = row.makeRandomAccess()
-                positions[try columns.value("id", as: String.self)] = try columns.value("position", as: Int.self)
+                entries.append(
+                    (try columns.value("id", as: String.self), try columns.value("sandbox", as: Int.self) == 1, try columns.value("position", as: Int.self)))
             }
-            return positions
+            return QueueOrder(rows: entries, at: now)
         }
     }
 

@@ -4,12 +4,9 @@ import VideogateDomain
 
 extension SQLiteStore {
     /// The ranking of `claimJobs` (same CTEs, same order), over both lanes as if each had free slots,
-    /// keeping the jobs the account cap holds back (`held`, after the others): each due pending
-    /// job's place in its lane, then the answer for the jobs asked about.
-    public func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int] {
-        guard !jobIDs.isEmpty else { return [:] }
-        let ids = String(decoding: try JSONEncoder().encode(jobIDs), as: UTF8.self)
-        return try await pool.read { db in
+    /// keeping the jobs the account cap holds back (`held`, after the others).
+    public func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder {
+        try await pool.read { db in
             let rows = try db.rows(sql: """
                     WITH in_flight AS (
                         SELECT account_id, COUNT(*) AS n FROM jobs
@@ -34,20 +31,12 @@ extension SQLiteStore {
                                       > ?2 - COALESCE(in_flight.n, 0)
                                  THEN 1 ELSE 0 END AS held
                         FROM due LEFT JOIN in_flight ON in_flight.account_id = due.account_id
-                    ),
-                    ordered AS (
-                        SELECT id, sandbox, ROW_NUMBER() OVER (PARTITION BY sandbox ORDER BY held, turn, next_attempt_at, id) - 1 AS position
-                        FROM ranked WHERE fresh = 1
-                    ),
-                    lanes AS (SELECT sandbox, COUNT(*) AS n FROM ordered GROUP BY sandbox)
-                    SELECT j.id, CASE WHEN j.lease_expires_at > ?1 THEN 0 ELSE COALESCE(ordered.position, lanes.n, 0) END AS position
-                    FROM jobs j
-                    LEFT JOIN ordered ON ordered.id = j.id
-                    LEFT JOIN lanes ON lanes.sandbox = (CASE WHEN j.provider = 'sandbox' THEN 1 ELSE 0 END)
-                    WHERE j.id IN (SELECT value FROM json_each(?3)) AND j.status = 'pending'
+                    )
+                    SELECT id, sandbox, ROW_NUMBER() OVER (PARTITION BY sandbox ORDER BY held, turn, next_attempt_at, id) - 1 AS position
+                    FROM ranked WHERE fresh = 1
                     """,
-                arguments: [StoreCoding.millis(now), accountMaxInFlight, ids])
-            return Dictionary(uniqueKeysWithValues: rows.map { ($0["id"] as String, $0["position"] as Int) })
+                arguments: [StoreCoding.millis(now), accountMaxInFlight])
+            return QueueOrder(rows: rows.map { ($0["id"] as String, ($0["sandbox"] as Int) == 1, $0["position"] as Int) }, at: now)
         }
     }
 

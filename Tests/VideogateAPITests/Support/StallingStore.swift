@@ -78,8 +78,8 @@ final class StallingStore: GatewayStore {
     func apply(_ transition: JobTransition, token: String, at: Date) async throws -> Bool {
         try await base.apply(transition, token: token, at: at)
     }
-    func queuePositions(jobIDs: [String], now: Date, accountMaxInFlight: Int) async throws -> [String: Int] {
-        try await base.queuePositions(jobIDs: jobIDs, now: now, accountMaxInFlight: accountMaxInFlight)
+    func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder {
+        try await base.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight)
     }
     func modelTimings() async throws -> [ModelTiming] { try await base.modelTimings() }
     func cancel(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> CancelOutcome {
