@@ -73,32 +73,51 @@ public struct UsageRow: Sendable, Equatable {
     }
 }
 
-/// The hours a usage report reads from the hourly rollup and the edges it reads from the jobs
-/// themselves, so that any millisecond bounds are exact: whole UTC hours inside `[from, to)` come
-/// from the rollup, the parts of hours at either end from the jobs created in them.
+/// Where a usage report reads each part of `[from, to)`, so that any millisecond bounds are exact
+/// and the work grows with the days covered, not with the jobs: whole UTC days from the daily
+/// rollup, whole hours left at either end from the hourly rollup, and the parts of hours left at
+/// either end from the jobs created in them.
 public struct UsageSplit: Sendable, Equatable {
     public static let hourMillis: Int64 = 3_600_000
+    public static let dayMillis: Int64 = 86_400_000
 
-    /// Whole hours (hour numbers since 1970) read from the rollup; empty when there are none.
-    public var hours: Range<Int64>
+    /// Whole days (day numbers since 1970) read from the daily rollup; empty when there are none.
+    public var days: Range<Int64>
+    /// Whole hours (hour numbers since 1970) read from the hourly rollup; at most two, none empty.
+    public var hours: [Range<Int64>]
     /// Millisecond ranges of creation times read from the jobs; at most two, none empty.
     public var edges: [Range<Int64>]
 
     /// Splits `[from, to)` in milliseconds since 1970.
     public init(fromMillis from: Int64, toMillis to: Int64) {
-        let firstWhole = Self.ceilDiv(from, Self.hourMillis)
-        let endWhole = Self.floorDiv(to, Self.hourMillis)
-        if firstWhole < endWhole {
-            hours = firstWhole..<endWhole
-            edges = [from..<firstWhole * Self.hourMillis, endWhole * Self.hourMillis..<to].filter { !$0.isEmpty }
+        let firstDay = Self.ceilDiv(from, Self.dayMillis)
+        let endDay = Self.floorDiv(to, Self.dayMillis)
+        var rest: [Range<Int64>] = []
+        if firstDay < endDay {
+            days = firstDay..<endDay
+            rest = [from..<firstDay * Self.dayMillis, endDay * Self.dayMillis..<to]
         } else {
-            hours = 0..<0
-            edges = from < to ? [from..<to] : []
+            days = 0..<0
+            rest = from < to ? [from..<to] : []
+        }
+        hours = []
+        edges = []
+        for part in rest where !part.isEmpty {
+            let firstHour = Self.ceilDiv(part.lowerBound, Self.hourMillis)
+            let endHour = Self.floorDiv(part.upperBound, Self.hourMillis)
+            if firstHour < endHour {
+                hours.append(firstHour..<endHour)
+                edges += [part.lowerBound..<firstHour * Self.hourMillis, endHour * Self.hourMillis..<part.upperBound].filter { !$0.isEmpty }
+            } else {
+                edges.append(part)
+            }
         }
     }
 
     /// The hour number of a time in milliseconds since 1970.
     public static func hour(ofMillis millis: Int64) -> Int64 { floorDiv(millis, hourMillis) }
+    /// The day number of a time in milliseconds since 1970.
+    public static func day(ofMillis millis: Int64) -> Int64 { floorDiv(millis, dayMillis) }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
     static func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }

@@ -68,15 +68,24 @@ struct UsageRangeTests {
         #expect(throws: GatewayError.self) { try UsageRange.parse(from: "2027-02-01", to: nil, now: Self.now) }
     }
 
-    @Test func aSplitReadsWholeHoursFromTheRollupAndTheRestFromJobs() {
+    @Test func aSplitReadsWholeDaysThenWholeHoursThenJobs() {
         let hour = UsageSplit.hourMillis
-        let split = UsageSplit(fromMillis: 10 * hour + 1, toMillis: 20 * hour - 1)
-        #expect(split.hours == 11..<19)
-        #expect(split.edges == [10 * hour + 1..<11 * hour, 19 * hour..<20 * hour - 1])
-        let aligned = UsageSplit(fromMillis: 10 * hour, toMillis: 20 * hour)
-        #expect(aligned.hours == 10..<20 && aligned.edges.isEmpty)
+        let day = UsageSplit.dayMillis
+        let from: Int64 = 10 * day + 5 * hour + 1
+        let to: Int64 = 20 * day + 3 * hour - 1
+        let split = UsageSplit(fromMillis: from, toMillis: to)
+        #expect(split.days == 11..<20)
+        let hours: [Range<Int64>] = [246..<264, 480..<482]
+        #expect(split.hours == hours)
+        let edges: [Range<Int64>] = [from..<from - 1 + hour, to + 1 - hour..<to]
+        #expect(split.edges == edges)
+        let aligned = UsageSplit(fromMillis: 10 * day, toMillis: 20 * day)
+        #expect(aligned.days == 10..<20 && aligned.hours.isEmpty && aligned.edges.isEmpty)
+        let withinADay = UsageSplit(fromMillis: 10 * hour, toMillis: 20 * hour + 7)
+        let tail: Range<Int64> = 20 * hour..<20 * hour + 7
+        #expect(withinADay.days.isEmpty && withinADay.hours == [10..<20] && withinADay.edges == [tail])
         let inside = UsageSplit(fromMillis: 10 * hour + 5, toMillis: 11 * hour + 5)
-        #expect(inside.hours.isEmpty && inside.edges == [10 * hour + 5..<11 * hour + 5])
+        #expect(inside.days.isEmpty && inside.hours.isEmpty && inside.edges == [10 * hour + 5..<11 * hour + 5])
     }
 
     @Test func idBoundsOrderLikeCreationTimes() {

@@ -3,24 +3,28 @@ import PostgresNIO
 import VideogateDomain
 
 extension PostgresStore {
-    /// Keeps `usage_hourly` right for a job's ledger effect, in the caller's transaction. Called by
-    /// `applyLedger` for every hold, capture and release, so any path that creates or ends a job
-    /// through the ledger (submit, `apply`, a cancel) keeps the rollup equal to the ledger. It runs
-    /// after the balance row is locked, so it adds no new lock order.
+    /// Keeps `usage_hourly` and `usage_daily` right for a job's ledger effect, in the caller's
+    /// transaction. Called by `applyLedger` for every hold, capture and release, so any path that
+    /// creates or ends a job through the ledger (submit, `apply`, a cancel) keeps the rollups equal
+    /// to the ledger. It runs after the balance row is locked, so it adds no new lock order.
     func recordUsage(_ db: PostgresSession, kind: LedgerEntryKind, job: Job, amount: Int) async throws {
         let delta = UsageSQL.delta(kind, job: job, amount: amount)
-        try await db.run("""
-            INSERT INTO usage_hourly AS u (
-                account_id, environment, hour, model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered
-            ) VALUES (
-                \(job.accountID), \(job.environment.rawValue), \(delta.hour), \(job.modelID), \(job.keyID), \(delta.jobs),
-                \(delta.completed), \(delta.failed), \(delta.creditsCharged), \(delta.secondsRendered)
-            )
-            ON CONFLICT (account_id, environment, hour, model_id, key_id) DO UPDATE SET
-                jobs = u.jobs + excluded.jobs, completed = u.completed + excluded.completed, failed = u.failed + excluded.failed,
-                credits_charged = u.credits_charged + excluded.credits_charged,
-                seconds_rendered = u.seconds_rendered + excluded.seconds_rendered
-            """)
+        let created = StoreCoding.millis(job.createdAt)
+        for rollup in UsageSQL.rollups {
+            try await db.run("""
+                INSERT INTO \(unescaped: rollup.table) AS u (
+                    account_id, environment, \(unescaped: rollup.column), model_id, key_id, jobs, completed, failed, credits_charged,
+                    seconds_rendered
+                ) VALUES (
+                    \(job.accountID), \(job.environment.rawValue), \(rollup.bucket(created)), \(job.modelID), \(job.keyID), \(delta.jobs),
+                    \(delta.completed), \(delta.failed), \(delta.creditsCharged), \(delta.secondsRendered)
+                )
+                ON CONFLICT (account_id, environment, \(unescaped: rollup.column), model_id, key_id) DO UPDATE SET
+                    jobs = u.jobs + excluded.jobs, completed = u.completed + excluded.completed, failed = u.failed + excluded.failed,
+                    credits_charged = u.credits_charged + excluded.credits_charged,
+                    seconds_rendered = u.seconds_rendered + excluded.seconds_rendered
+                """)
+        }
     }
 
     public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
@@ -38,13 +42,19 @@ extension PostgresStore {
             return clause
         }
         var branches = ["""
-            SELECT \(UsageSQL.rollupGroup(query.grouping)) AS g, jobs, completed, failed, credits_charged, seconds_rendered
-            FROM usage_hourly WHERE \(filter()) AND hour >= \(bind(split.hours.lowerBound)) AND hour < \(bind(split.hours.upperBound))
+            SELECT \(UsageSQL.group(query.grouping, in: "usage_daily")) AS g, \(UsageSQL.rollupFigures)
+            FROM usage_daily WHERE \(filter()) AND day >= \(bind(split.days.lowerBound)) AND day < \(bind(split.days.upperBound))
             """]
+        for hours in split.hours {
+            branches.append("""
+                SELECT \(UsageSQL.group(query.grouping, in: "usage_hourly")) AS g, \(UsageSQL.rollupFigures)
+                FROM usage_hourly WHERE \(filter()) AND hour >= \(bind(hours.lowerBound)) AND hour < \(bind(hours.upperBound))
+                """)
+        }
         for edge in split.edges {
             let ids = UsageSQL.idRange(edge)
             branches.append("""
-                SELECT \(UsageSQL.jobGroup(query.grouping)) AS g, \(UsageSQL.jobFigures)
+                SELECT \(UsageSQL.group(query.grouping, in: "jobs")) AS g, \(UsageSQL.jobFigures)
                 FROM jobs WHERE \(filter()) AND id >= \(bind(ids.lower)) AND id < \(bind(ids.upper))
                   AND created_at >= \(bind(edge.lowerBound)) AND created_at < \(bind(edge.upperBound))
                 """)

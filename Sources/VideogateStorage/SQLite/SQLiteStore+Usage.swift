@@ -3,28 +3,34 @@ import GRDB
 import VideogateDomain
 
 extension SQLiteStore {
-    /// Keeps `usage_hourly` right for a job's ledger effect, in the caller's transaction. Called by
-    /// `applyLedger` for every hold, capture and release, so any path that creates or ends a job
-    /// through the ledger (submit, `apply`, a cancel) keeps the rollup equal to the ledger.
+    /// Keeps `usage_hourly` and `usage_daily` right for a job's ledger effect, in the caller's
+    /// transaction. Called by `applyLedger` for every hold, capture and release, so any path that
+    /// creates or ends a job through the ledger (submit, `apply`, a cancel) keeps the rollups equal
+    /// to the ledger.
     func recordUsage(_ db: Database, kind: LedgerEntryKind, job: Job, amount: Int) throws {
         let delta = UsageSQL.delta(kind, job: job, amount: amount)
-        try db.run(sql: """
-                INSERT INTO usage_hourly (account_id, environment, hour, model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (account_id, environment, hour, model_id, key_id) DO UPDATE SET
-                    jobs = jobs + excluded.jobs, completed = completed + excluded.completed, failed = failed + excluded.failed,
-                    credits_charged = credits_charged + excluded.credits_charged, seconds_rendered = seconds_rendered + excluded.seconds_rendered
-                """,
-            arguments: [
-                job.accountID, job.environment.rawValue, delta.hour, job.modelID, job.keyID, delta.jobs, delta.completed, delta.failed,
-                delta.creditsCharged, delta.secondsRendered,
-            ])
+        let created = StoreCoding.millis(job.createdAt)
+        for rollup in UsageSQL.rollups {
+            try db.run(sql: """
+                    INSERT INTO \(rollup.table) (
+                        account_id, environment, \(rollup.column), model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered
+                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (account_id, environment, \(rollup.column), model_id, key_id) DO UPDATE SET
+                        jobs = jobs + excluded.jobs, completed = completed + excluded.completed, failed = failed + excluded.failed,
+                        credits_charged = credits_charged + excluded.credits_charged,
+                        seconds_rendered = seconds_rendered + excluded.seconds_rendered
+                    """,
+                arguments: [
+                    job.accountID, job.environment.rawValue, rollup.bucket(created), job.modelID, job.keyID, delta.jobs, delta.completed,
+                    delta.failed, delta.creditsCharged, delta.secondsRendered,
+                ])
+        }
     }
 
     public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
         let split = UsageSplit(fromMillis: query.range.fromMillis, toMillis: query.range.toMillis)
         // Only the filters asked for are written, so each branch runs on an index (the account's
-        // primary key prefix, or the environment's hour and id indexes) whatever is given.
+        // primary key prefix, or the environment's bucket and id indexes) whatever is given.
         var filter = "1 = 1"
         var filterArguments: [(any DatabaseValueConvertible)?] = []
         if let account = query.accountID {
@@ -36,14 +42,21 @@ extension SQLiteStore {
             filterArguments.append(environment.rawValue)
         }
         var branches = ["""
-            SELECT \(UsageSQL.rollupGroup(query.grouping)) AS g, jobs, completed, failed, credits_charged, seconds_rendered
-            FROM usage_hourly WHERE \(filter) AND hour >= ? AND hour < ?
+            SELECT \(UsageSQL.group(query.grouping, in: "usage_daily")) AS g, \(UsageSQL.rollupFigures)
+            FROM usage_daily WHERE \(filter) AND day >= ? AND day < ?
             """]
-        var arguments = filterArguments + [split.hours.lowerBound, split.hours.upperBound]
+        var arguments = filterArguments + [split.days.lowerBound, split.days.upperBound]
+        for hours in split.hours {
+            branches.append("""
+                SELECT \(UsageSQL.group(query.grouping, in: "usage_hourly")) AS g, \(UsageSQL.rollupFigures)
+                FROM usage_hourly WHERE \(filter) AND hour >= ? AND hour < ?
+                """)
+            arguments += filterArguments + [hours.lowerBound, hours.upperBound]
+        }
         for edge in split.edges {
             let ids = UsageSQL.idRange(edge)
             branches.append("""
-                SELECT \(UsageSQL.jobGroup(query.grouping)) AS g, \(UsageSQL.jobFigures)
+                SELECT \(UsageSQL.group(query.grouping, in: "jobs")) AS g, \(UsageSQL.jobFigures)
                 FROM jobs WHERE \(filter) AND id >= ? AND id < ? AND created_at >= ? AND created_at < ?
                 """)
             arguments += filterArguments + [ids.lower, ids.upper, edge.lowerBound, edge.upperBound]

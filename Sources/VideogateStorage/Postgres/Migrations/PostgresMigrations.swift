@@ -287,9 +287,10 @@ enum PostgresMigrations {
             ]
         ),
         (
-            10, "usage: an hourly rollup of jobs and charges",
-            // As in SQLite: one row per (account, environment, creation hour, model, key), changed with
-            // each hold, capture and release in their transaction, filled from the jobs already stored.
+            10, "usage: hourly and daily rollups of jobs and charges",
+            // As in SQLite: one row per (account, environment, creation hour or day, model, key),
+            // changed with each hold, capture and release in their transaction, filled from the jobs
+            // already stored.
             [
                 """
                 CREATE TABLE usage_hourly (
@@ -308,11 +309,33 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX usage_hourly_by_hour ON usage_hourly(environment, hour)",
                 """
+                CREATE TABLE usage_daily (
+                    account_id TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    day BIGINT NOT NULL,
+                    model_id TEXT NOT NULL,
+                    key_id TEXT NOT NULL,
+                    jobs BIGINT NOT NULL,
+                    completed BIGINT NOT NULL,
+                    failed BIGINT NOT NULL,
+                    credits_charged BIGINT NOT NULL,
+                    seconds_rendered BIGINT NOT NULL,
+                    PRIMARY KEY (account_id, environment, day, model_id, key_id)
+                )
+                """,
+                "CREATE INDEX usage_daily_by_day ON usage_daily(environment, day)",
+                """
                 INSERT INTO usage_hourly (account_id, environment, hour, model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered)
                 SELECT account_id, environment, created_at / 3600000, model_id, key_id, COUNT(*),
                     SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN status = 'completed' THEN credits_used ELSE 0 END), SUM(CASE WHEN status = 'completed' THEN duration ELSE 0 END)
                 FROM jobs GROUP BY account_id, environment, created_at / 3600000, model_id, key_id
+                """,
+                """
+                INSERT INTO usage_daily (account_id, environment, day, model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered)
+                SELECT account_id, environment, hour / 24, model_id, key_id, SUM(jobs), SUM(completed), SUM(failed), SUM(credits_charged),
+                    SUM(seconds_rendered)
+                FROM usage_hourly GROUP BY account_id, environment, hour / 24, model_id, key_id
                 """,
             ]
         ),

@@ -252,10 +252,10 @@ enum SQLiteMigrations {
             """
         ),
         (
-            10, "usage: an hourly rollup of jobs and charges",
-            // One row per (account, environment, creation hour, model, key), changed with each hold,
-            // capture and release in their transaction; `/v1/usage` reads whole hours here. Filled
-            // from the jobs already stored.
+            10, "usage: hourly and daily rollups of jobs and charges",
+            // One row per (account, environment, creation hour or day, model, key), changed with each
+            // hold, capture and release in their transaction: `/v1/usage` reads whole days from
+            // `usage_daily`, whole hours at the ends from `usage_hourly`. Filled from the jobs already stored.
             """
             CREATE TABLE usage_hourly (
                 account_id TEXT NOT NULL,
@@ -271,11 +271,29 @@ enum SQLiteMigrations {
                 PRIMARY KEY (account_id, environment, hour, model_id, key_id)
             );
             CREATE INDEX usage_hourly_by_hour ON usage_hourly(environment, hour);
+            CREATE TABLE usage_daily (
+                account_id TEXT NOT NULL,
+                environment TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                model_id TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                jobs INTEGER NOT NULL,
+                completed INTEGER NOT NULL,
+                failed INTEGER NOT NULL,
+                credits_charged INTEGER NOT NULL,
+                seconds_rendered INTEGER NOT NULL,
+                PRIMARY KEY (account_id, environment, day, model_id, key_id)
+            );
+            CREATE INDEX usage_daily_by_day ON usage_daily(environment, day);
             INSERT INTO usage_hourly (account_id, environment, hour, model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered)
             SELECT account_id, environment, created_at / 3600000, model_id, key_id, COUNT(*),
                 SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
                 SUM(CASE WHEN status = 'completed' THEN credits_used ELSE 0 END), SUM(CASE WHEN status = 'completed' THEN duration ELSE 0 END)
             FROM jobs GROUP BY account_id, environment, created_at / 3600000, model_id, key_id;
+            INSERT INTO usage_daily (account_id, environment, day, model_id, key_id, jobs, completed, failed, credits_charged, seconds_rendered)
+            SELECT account_id, environment, hour / 24, model_id, key_id, SUM(jobs), SUM(completed), SUM(failed), SUM(credits_charged),
+                SUM(seconds_rendered)
+            FROM usage_hourly GROUP BY account_id, environment, hour / 24, model_id, key_id;
             """
         ),
     ]
