@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Testing
 import VideogateDomain
 @testable import VideogateStorage
@@ -158,6 +159,29 @@ struct UsageContractTests {
             #expect(byAccount == expected && byAccount.count == 2)
             let empty = UsageRange(fromMillis: range.toMillis, toMillis: range.toMillis + 86_400_000)
             #expect(try await store.usage(UsageQuery(accountID: nil, environment: nil, range: empty, grouping: .day)).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func migrationTenFillsTheRollupsFromTheJobsAlreadyStored(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let world = try await Self.populate(store)
+            // As a database of version 9 would be: jobs and ledger, no rollups.
+            let statements = ["DROP TABLE usage_hourly", "DROP TABLE usage_daily", "DELETE FROM schema_migrations WHERE version = 10"]
+            if let sqlite = store as? SQLiteStore {
+                try await sqlite.pool.write { db in for sql in statements { try db.execute(sql: sql) } }
+            } else if let postgres = store as? PostgresStore {
+                try await postgres.withSession { db in for sql in statements { try await db.run(PostgresQuery(unsafeSQL: sql)) } }
+            }
+            try await store.migrate()
+            let lines = try await Self.ledger(store, accounts: [world.account])
+            let start = StoreCoding.millis(Fixture.now) - 3 * 86_400_000
+            for range in [UsageRange(fromMillis: start, toMillis: start + 5 * 86_400_000), UsageRange(fromMillis: start + 86_400_000 + 7, toMillis: start + 4 * 86_400_000 - 5)] {
+                for grouping in UsageGrouping.forAccounts {
+                    let query = UsageQuery(accountID: world.account.id, environment: .test, range: range, grouping: grouping)
+                    #expect(try await store.usage(query) == Self.fromLedger(lines, environment: .test, range: range, grouping: grouping))
+                }
+            }
         }
     }
 }
