@@ -139,7 +139,8 @@ struct UsageContractTests {
     func accountsAndEnvironmentsNeverSeeEachOther(kind: StoreKind) async throws {
         try await kind.withStore { store in
             let world = try await Self.populate(store)
-            let range = UsageRange(fromMillis: StoreCoding.millis(Fixture.now) - 3 * 86_400_000, toMillis: StoreCoding.millis(Fixture.now) + 2 * 86_400_000)
+            let now = StoreCoding.millis(Fixture.now)
+            let range = UsageRange(fromMillis: now - 3 * 86_400_000, toMillis: now + 2 * 86_400_000)
             func total(_ account: Account?, _ environment: KeyEnvironment) async throws -> Int {
                 try await store.usage(UsageQuery(accountID: account?.id, environment: environment, range: range, grouping: .model))
                     .reduce(0) { $0 + $1.jobs }
@@ -176,7 +177,11 @@ struct UsageContractTests {
             try await store.migrate()
             let lines = try await Self.ledger(store, accounts: [world.account])
             let start = StoreCoding.millis(Fixture.now) - 3 * 86_400_000
-            for range in [UsageRange(fromMillis: start, toMillis: start + 5 * 86_400_000), UsageRange(fromMillis: start + 86_400_000 + 7, toMillis: start + 4 * 86_400_000 - 5)] {
+            let ranges = [
+                UsageRange(fromMillis: start, toMillis: start + 5 * 86_400_000),
+                UsageRange(fromMillis: start + 86_400_000 + 7, toMillis: start + 4 * 86_400_000 - 5),
+            ]
+            for range in ranges {
                 for grouping in UsageGrouping.forAccounts {
                     let query = UsageQuery(accountID: world.account.id, environment: .test, range: range, grouping: grouping)
                     #expect(try await store.usage(query) == Self.fromLedger(lines, environment: .test, range: range, grouping: grouping))
