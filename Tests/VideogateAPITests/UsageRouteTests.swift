@@ -13,7 +13,8 @@ struct UsageRouteTests {
     /// Ends the gateway's pending jobs: the first `completed`, the second `error`, the rest stay pending.
     static func endJobs(_ gateway: TestGateway, ids: [String]) async throws {
         let now = Date()
-        let claimed = try await gateway.store.claimJobs(owner: "t", limit: 100, now: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(60))
+        let claimed = try await gateway.store.claimJobs(
+            owner: "t", limit: 100, now: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(60))
         for job in claimed {
             let token = try #require(job.leaseToken)
             let event: JobEvent

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Testing
 import VideogateDomain
 @testable import VideogateStorage
@@ -138,7 +139,8 @@ struct UsageContractTests {
     func accountsAndEnvironmentsNeverSeeEachOther(kind: StoreKind) async throws {
         try await kind.withStore { store in
             let world = try await Self.populate(store)
-            let range = UsageRange(fromMillis: StoreCoding.millis(Fixture.now) - 3 * 86_400_000, toMillis: StoreCoding.millis(Fixture.now) + 2 * 86_400_000)
+            let now = StoreCoding.millis(Fixture.now)
+            let range = UsageRange(fromMillis: now - 3 * 86_400_000, toMillis: now + 2 * 86_400_000)
             func total(_ account: Account?, _ environment: KeyEnvironment) async throws -> Int {
                 try await store.usage(UsageQuery(accountID: account?.id, environment: environment, range: range, grouping: .model))
                     .reduce(0) { $0 + $1.jobs }
@@ -158,6 +160,33 @@ struct UsageContractTests {
             #expect(byAccount == expected && byAccount.count == 2)
             let empty = UsageRange(fromMillis: range.toMillis, toMillis: range.toMillis + 86_400_000)
             #expect(try await store.usage(UsageQuery(accountID: nil, environment: nil, range: empty, grouping: .day)).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func migrationTenFillsTheRollupsFromTheJobsAlreadyStored(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let world = try await Self.populate(store)
+            // As a database of version 9 would be: jobs and ledger, no rollups.
+            let statements = ["DROP TABLE usage_hourly", "DROP TABLE usage_daily", "DELETE FROM schema_migrations WHERE version = 10"]
+            if let sqlite = store as? SQLiteStore {
+                try await sqlite.pool.write { db in for sql in statements { try db.execute(sql: sql) } }
+            } else if let postgres = store as? PostgresStore {
+                try await postgres.withSession { db in for sql in statements { try await db.run(PostgresQuery(unsafeSQL: sql)) } }
+            }
+            try await store.migrate()
+            let lines = try await Self.ledger(store, accounts: [world.account])
+            let start = StoreCoding.millis(Fixture.now) - 3 * 86_400_000
+            let ranges = [
+                UsageRange(fromMillis: start, toMillis: start + 5 * 86_400_000),
+                UsageRange(fromMillis: start + 86_400_000 + 7, toMillis: start + 4 * 86_400_000 - 5),
+            ]
+            for range in ranges {
+                for grouping in UsageGrouping.forAccounts {
+                    let query = UsageQuery(accountID: world.account.id, environment: .test, range: range, grouping: grouping)
+                    #expect(try await store.usage(query) == Self.fromLedger(lines, environment: .test, range: range, grouping: grouping))
+                }
+            }
         }
     }
 }
