@@ -77,4 +77,25 @@ struct JobChangeFeedContractTests {
             }
         }
     }
+
+    /// A dropped listening connection is replaced, `.all` tells the watchers to re-read what they
+    /// may have missed, and later changes are reported again.
+    @Test(.enabled(if: PostgresFixture.isAvailable))
+    func postgresFeedReconnectsAfterItsConnectionIsKilledAndReportsAll() async throws {
+        try await PostgresFixture.withReplicas(2) { stores in
+            try await Self.withFeed(stores[0].jobChangeFeed()) { log in
+                try await stores[1].withSession { db in
+                    try await db.run("""
+                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = current_database() AND query ILIKE 'LISTEN%'
+                        """)
+                }
+                #expect(try await log.wait(for: .all, count: 2), "no reconnection: \(log.all)")
+                let (account, key) = try await Fixture.funded(stores[1], credits: 100_000)
+                let job = Fixture.job(for: account, key: key)
+                _ = try await stores[1].submit(Fixture.command(job, key: key, account: account))
+                #expect(try await log.wait(for: .job(job.id)), "\(log.all)")
+            }
+        }
+    }
 }

@@ -20,26 +20,31 @@ public struct PostgresJobChangeFeed: JobChangeFeed {
         var configuration = self.configuration
         configuration.options.maximumConnections = 1
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let logger = self.logger
-        await withDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            while !Task.isCancelled {
-                do {
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: Self.channel) { notifications in
-                            deliver(.all)
-                            for try await notification in notifications { deliver(.job(notification.payload)) }
-                        }
-                    }
-                } catch {
-                    if !Task.isCancelled {
-                        logger.warning("job change feed lost its connection", metadata: ["error": .string(String(reflecting: error))])
+        // Started on this thread, as the store's pool is: `run()` marks the client running before its
+        // first suspension, so the first lease below finds it running.
+        let runner: Task<Void, Never>
+        if #available(macOS 26.0, *) {
+            runner = Task.immediate { await client.run() }
+        } else {
+            runner = Task { await client.run() }
+        }
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        deliver(.all)
+                        for try await notification in notifications { deliver(.job(notification.payload)) }
                     }
                 }
-                try? await Task.sleep(for: .milliseconds(500))
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("job change feed lost its connection", metadata: ["error": .string(String(reflecting: error))])
+                }
             }
-            group.cancelAll()
+            try? await Task.sleep(for: .milliseconds(500))
         }
+        runner.cancel()
+        await runner.value
     }
 }
 
