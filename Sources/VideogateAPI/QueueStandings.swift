@@ -46,8 +46,10 @@ final class QueueStandings: Sendable {
         guard !unfinished.isEmpty else { return [:] }
         var order: QueueOrder?
         if let newest = unfinished.filter({ $0.status == .pending }).map(\.updatedAt).max() {
+            // Capped at now: a job stamped ahead of this process's clock (another machine's) must not
+            // make every view read the order again.
             order = try await orders.order(
-                store: store, now: now, ttl: settings.orderTTL, accountMaxInFlight: settings.accountMaxInFlight, notBefore: newest)
+                store: store, now: now, ttl: settings.orderTTL, accountMaxInFlight: settings.accountMaxInFlight, notBefore: min(newest, now))
         }
         let byModel = try await modelTimings(store: store, now: now)
         var result: [String: QueueStanding] = [:]
