@@ -10,7 +10,8 @@ public struct QueueStandingSettings: Sendable {
     public var accountMaxInFlight: Int
     /// Lane sizes and default run times of the estimate.
     public var estimator: CompletionEstimator
-    /// How long one reading of the queue order serves every view of this process.
+    /// How long one reading of the queue order serves every view of this process (longer when the
+    /// reading itself is slow: see `QueueOrderCache`).
     public var orderTTL: TimeInterval
     /// How long the model run times read from the store are reused before they are read again.
     public var timingsTTL: TimeInterval
@@ -46,8 +47,10 @@ final class QueueStandings: Sendable {
         guard !unfinished.isEmpty else { return [:] }
         var order: QueueOrder?
         if let newest = unfinished.filter({ $0.status == .pending }).map(\.updatedAt).max() {
+            // Capped at now: a job stamped ahead of this process's clock (another machine's) must not
+            // make every view read the order again.
             order = try await orders.order(
-                store: store, now: now, ttl: settings.orderTTL, accountMaxInFlight: settings.accountMaxInFlight, notBefore: newest)
+                store: store, now: now, ttl: settings.orderTTL, accountMaxInFlight: settings.accountMaxInFlight, notBefore: min(newest, now))
         }
         let byModel = try await modelTimings(store: store, now: now)
         var result: [String: QueueStanding] = [:]
@@ -70,25 +73,28 @@ final class QueueStandings: Sendable {
 
 /// The last queue order this process read, and the reading under way: requests that need a newer
 /// order than the last one wait for the same reading instead of each starting their own.
+///
+/// An order serves for `ttl` after its reading finished, or four times as long as the reading took
+/// when that is longer: a long queue whose reading is slow is read at most a fifth of the time.
 actor QueueOrderCache {
-    private var current: QueueOrder?
+    private var current: (order: QueueOrder, fresh: ContinuousClock.Instant)?
     private var reading: Task<QueueOrder, any Error>?
 
-    /// An order read at most `ttl` seconds before `now` and not before `notBefore` (the last change
-    /// of the jobs to show).
+    /// An order still fresh and read at `notBefore` (the last change of the jobs to show) or later.
     func order(store: any GatewayStore, now: Date, ttl: TimeInterval, accountMaxInFlight: Int, notBefore: Date) async throws -> QueueOrder {
-        func usable(_ order: QueueOrder) -> Bool {
-            order.takenAt >= notBefore && order.takenAt <= now && now.timeIntervalSince(order.takenAt) < ttl
-        }
-        if let current, usable(current) { return current }
+        if let current, current.order.takenAt >= notBefore, ContinuousClock.now < current.fresh { return current.order }
         if let reading, let order = try? await reading.value, order.takenAt >= notBefore { return order }
         // A task, not a child: every request waiting for this reading shares it, and one request
         // going away does not cancel it for the others.
         let task = Task { try await store.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight) }
         reading = task
         defer { if reading == task { reading = nil } }
+        let started = ContinuousClock.now
         let order = try await task.value
-        if current.map({ $0.takenAt < order.takenAt }) ?? true { current = order }
+        let finished = ContinuousClock.now
+        if current.map({ $0.order.takenAt < order.takenAt }) ?? true {
+            current = (order, finished + max(.milliseconds(Int64(ttl * 1000)), (finished - started) * 4))
+        }
         return order
     }
 }

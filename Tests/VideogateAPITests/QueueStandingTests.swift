@@ -43,6 +43,14 @@ struct QueueStandingTests {
             #expect((video["estimated_completion_at"] as? Int).map { abs(Double($0) - clock.now().timeIntervalSince1970 - 4) < 1 } == true)
             let videos = try #require(try await client.get("/v1/videos", key: alice).json()["data"] as? [[String: Any]])
             #expect(videos.map { $0["queue_position"] as? Int } == [2, 0])
+
+            // A job submitted after the order was read is placed at once (the order is read again):
+            // Carol has nothing in flight, so she goes before Alice's second job.
+            let (_, carol, _) = try await gateway.account()
+            clock.advance(by: 0.01)
+            let late = try #require(try await client.submit(key: carol, json: Self.body).json()["request_id"] as? String)
+            #expect(try await client.get("/v1/video/\(late)", key: carol).json()["queue_position"] as? Int == 2)
+            #expect(try await client.get("/v1/video/\(ids[1])", key: alice).json()["queue_position"] as? Int == 3)
         }
     }
 
