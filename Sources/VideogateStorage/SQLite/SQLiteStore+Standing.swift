@@ -5,8 +5,12 @@ import VideogateDomain
 extension SQLiteStore {
     /// The ranking of `claimJobs` (same CTEs, same order), over both lanes as if each had free slots,
     /// keeping the jobs the account cap holds back (`held`, after the others).
+    ///
+    /// Read on the calling thread like every other read of this store (`read`): an async GRDB read
+    /// holds its reader connection until its continuation runs on the cooperative pool, so mixed
+    /// with the blocking reads it could leave every reader held and every cooperative thread waiting.
     public func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder {
-        try await pool.read { db in
+        try read { db in
             let rows = try db.rows(sql: """
                     WITH in_flight AS (
                         SELECT account_id, COUNT(*) AS n FROM jobs
@@ -41,7 +45,7 @@ extension SQLiteStore {
     }
 
     public func modelTimings() async throws -> [ModelTiming] {
-        try await pool.read { db in
+        try read { db in
             try db.rows(sql: "SELECT provider, model_id, run_ms, samples FROM model_timings").compactMap { row in
                 guard let provider = ProviderKind(rawValue: row["provider"]) else { return nil }
                 return ModelTiming(
