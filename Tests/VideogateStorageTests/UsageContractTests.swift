@@ -167,12 +167,19 @@ struct UsageContractTests {
     func migrationTenFillsTheRollupsFromTheJobsAlreadyStored(kind: StoreKind) async throws {
         try await kind.withStore { store in
             let world = try await Self.populate(store)
-            // As a database of version 9 would be: jobs and ledger, no rollups.
-            let statements = ["DROP TABLE usage_hourly", "DROP TABLE usage_daily", "DELETE FROM schema_migrations WHERE version = 10"]
+            // As a database of version 9 would be: jobs and ledger, no rollups, and (PostgreSQL) none
+            // of migration 11's notify trigger either, so that `migrate` applies 10 and what follows.
+            let statements = ["DROP TABLE usage_hourly", "DROP TABLE usage_daily", "DELETE FROM schema_migrations WHERE version >= 10"]
             if let sqlite = store as? SQLiteStore {
                 try await sqlite.pool.write { db in for sql in statements { try db.execute(sql: sql) } }
             } else if let postgres = store as? PostgresStore {
-                try await postgres.withSession { db in for sql in statements { try await db.run(PostgresQuery(unsafeSQL: sql)) } }
+                let undoEleven = [
+                    "DROP TRIGGER jobs_notify_insert ON jobs", "DROP TRIGGER jobs_notify_update ON jobs",
+                    "DROP FUNCTION videogate_notify_job_change()",
+                ]
+                try await postgres.withSession { db in
+                    for sql in statements + undoEleven { try await db.run(PostgresQuery(unsafeSQL: sql)) }
+                }
             }
             try await store.migrate()
             let lines = try await Self.ledger(store, accounts: [world.account])
