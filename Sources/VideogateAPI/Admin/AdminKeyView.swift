@@ -7,12 +7,12 @@ struct AdminKeyView: Encodable {
     let keyID: String
     let accountID: String
     let environment: String
-    let name: String?
+    let name: NullOr<String>
     let prefix: String
     let createdAt: String
     let revoked: Bool
     /// JSON null when the key has no spend limit.
-    let spendLimitDaily: Int?
+    let spendLimitDaily: NullOr<Int>
     enum CodingKeys: String, CodingKey {
         case success, environment, name, prefix, revoked
         case keyID = "key_id"
@@ -25,23 +25,10 @@ struct AdminKeyView: Encodable {
         keyID = key.id
         accountID = key.accountID
         environment = key.environment.rawValue
-        name = key.name
+        name = NullOr(key.name)
         prefix = key.prefix
         createdAt = key.createdAt.rfc3339
         revoked = key.revokedAt != nil
-        spendLimitDaily = key.spendLimitDaily
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(success, forKey: .success)
-        try container.encode(keyID, forKey: .keyID)
-        try container.encode(accountID, forKey: .accountID)
-        try container.encode(environment, forKey: .environment)
-        try container.encode(name, forKey: .name)
-        try container.encode(prefix, forKey: .prefix)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(revoked, forKey: .revoked)
-        try container.encode(spendLimitDaily, forKey: .spendLimitDaily)
+        spendLimitDaily = NullOr(key.spendLimitDaily)
     }
 }

@@ -39,21 +39,12 @@ struct AdminKeyCreated: Encodable {
     let environment: String
     let accountID: String
     /// JSON null when the key has no spend limit.
-    let spendLimitDaily: Int?
+    let spendLimitDaily: NullOr<Int>
     enum CodingKeys: String, CodingKey {
         case success, key, environment
         case keyID = "key_id"
         case accountID = "account_id"
         case spendLimitDaily = "spend_limit_daily"
-    }
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(success, forKey: .success)
-        try container.encode(key, forKey: .key)
-        try container.encode(keyID, forKey: .keyID)
-        try container.encode(environment, forKey: .environment)
-        try container.encode(accountID, forKey: .accountID)
-        try container.encode(spendLimitDaily, forKey: .spendLimitDaily)
     }
 }
 

@@ -50,19 +50,12 @@ struct AccountRoutes: Sendable {
         struct KeyInfo: Encodable {
             let id: String
             let environment: String
-            let spendLimitDaily: Int?
+            let spendLimitDaily: NullOr<Int>
             let spentLast24h: Int
             enum CodingKeys: String, CodingKey {
                 case id, environment
                 case spendLimitDaily = "spend_limit_daily"
                 case spentLast24h = "spent_last_24h"
-            }
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(id, forKey: .id)
-                try container.encode(environment, forKey: .environment)
-                try container.encode(spendLimitDaily, forKey: .spendLimitDaily)
-                try container.encode(spentLast24h, forKey: .spentLast24h)
             }
         }
         let id: String
@@ -98,7 +91,7 @@ struct AccountRoutes: Sendable {
                     account: AccountView(
                         id: account.id, name: account.name, plan: account.plan.rawValue,
                         key: .init(
-                            id: principal.key.id, environment: principal.key.environment.rawValue, spendLimitDaily: spend.limit,
+                            id: principal.key.id, environment: principal.key.environment.rawValue, spendLimitDaily: NullOr(spend.limit),
                             spentLast24h: spend.spent),
                         balances: balancesView(balances),
                         dailyLimit: quota.limit, used: quota.used, remaining: quota.remaining, resetAt: quota.resetAt.rfc3339)))

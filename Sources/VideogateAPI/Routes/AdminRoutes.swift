@@ -40,7 +40,7 @@ struct AdminRoutes: Sendable {
             spendLimitDaily: try body.integer("spend_limit_daily"))
         return JSONResponse.make(
             AdminKeyCreated(
-                key: secret, keyID: key.id, environment: key.environment.rawValue, accountID: key.accountID, spendLimitDaily: key.spendLimitDaily))
+                key: secret, keyID: key.id, environment: key.environment.rawValue, accountID: key.accountID, spendLimitDaily: NullOr(key.spendLimitDaily)))
     }
 
     /// `{"spend_limit_daily": N|null}`: sets the key's daily spend limit, or removes it. The field is

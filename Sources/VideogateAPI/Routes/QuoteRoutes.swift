@@ -18,24 +18,12 @@ struct QuoteRoutes: Sendable {
         let availableCredits: Int
         let affordable: Bool
         /// Nil (JSON null) when the key has no spend limit.
-        let spendLimitRemaining: Int?
+        let spendLimitRemaining: NullOr<Int>
         enum CodingKeys: String, CodingKey {
             case success, model, mode, duration, credits, affordable
             case aspectRatio = "aspect_ratio"
             case availableCredits = "available_credits"
             case spendLimitRemaining = "spend_limit_remaining"
-        }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(success, forKey: .success)
-            try container.encode(model, forKey: .model)
-            try container.encode(mode, forKey: .mode)
-            try container.encode(aspectRatio, forKey: .aspectRatio)
-            try container.encode(duration, forKey: .duration)
-            try container.encode(credits, forKey: .credits)
-            try container.encode(availableCredits, forKey: .availableCredits)
-            try container.encode(affordable, forKey: .affordable)
-            try container.encode(spendLimitRemaining, forKey: .spendLimitRemaining)
         }
     }
 
@@ -59,7 +47,7 @@ struct QuoteRoutes: Sendable {
                     model: job.modelID, mode: job.mode.rawValue, aspectRatio: job.aspectRatio.rawValue, duration: job.duration,
                     credits: job.creditsReserved, availableCredits: balance.available,
                     affordable: withinLimit && LedgerRules.hold(job.creditsReserved, on: balance) != nil,
-                    spendLimitRemaining: spend.remaining))
+                    spendLimitRemaining: NullOr(spend.remaining)))
         }
     }
 }
