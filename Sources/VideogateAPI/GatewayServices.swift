@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import VideogateDomain
+import VideogateProviders
 import VideogateStorage
 
 /// Settings of the HTTP layer.
@@ -67,17 +68,24 @@ public struct GatewayServices: Sendable {
     public var clock: any WallClock
     /// Providers with credentials: live jobs of other providers' models are refused with 503.
     public var liveProviders: Set<ProviderKind>
+    /// The configured provider credentials, for `GET /admin/providers`.
+    public var credentials: [CredentialSummary] = []
     public var configuration: APIConfiguration
     public var metrics: HTTPMetrics
+    /// Checks the tokens of provider callbacks (`POST /callbacks/...`); nil when callbacks are off.
+    public var callbacks: CallbackSigner?
     /// The live status streams of this process and the change feed they wait on; run it as a service.
     public let events: JobEventHub
     let throttle: PollThrottle
     let standings: QueueStandings
+    let healthView = CredentialHealthView()
 
     public init(
         store: any GatewayStore, blobs: any BlobStore, catalog: Catalog, outbound: OutboundPolicy, signer: URLSigner,
-        clock: any WallClock = SystemWallClock(), liveProviders: Set<ProviderKind>, configuration: APIConfiguration, metrics: HTTPMetrics
+        clock: any WallClock = SystemWallClock(), liveProviders: Set<ProviderKind>, configuration: APIConfiguration, metrics: HTTPMetrics,
+        callbacks: CallbackSigner? = nil
     ) {
+        self.callbacks = callbacks
         self.store = store
         self.blobs = blobs
         self.catalog = catalog
@@ -92,9 +100,12 @@ public struct GatewayServices: Sendable {
         self.events = JobEventHub(feed: store.jobChangeFeed())
     }
 
-    /// Whether a model can run for keys of an environment.
+    /// Whether a model can run for keys of an environment: test keys always (the sandbox renders
+    /// it); live keys when its provider has credentials, or for an alias, when one member's has.
     public func isAvailable(_ model: VideoModel, for environment: KeyEnvironment) -> Bool {
-        environment == .test || liveProviders.contains(model.provider)
+        guard environment == .live else { return true }
+        let members = model.isAlias ? catalog.members(of: model.id) : [model]
+        return members.contains { liveProviders.contains($0.provider) }
     }
 
     var validator: SubmissionValidator { SubmissionValidator(catalog: catalog, outbound: outbound) }

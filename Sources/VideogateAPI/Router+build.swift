@@ -55,16 +55,22 @@ public func buildRouter(
             (.get, "/admin/accounts/:id/ledger", admin.ledger),
             (.post, "/admin/accounts/:id/webhook-secret", admin.rotateWebhookSecret),
             (.get, "/admin/jobs", admin.jobs),
+            (.get, "/admin/providers", admin.providers),
             (.get, "/admin/jobs/:id/webhooks", admin.webhooks),
             (.get, "/admin/usage", usage.adminUsage),
         ]
     }
     var table = RouteTable()
     for (method, path, _) in list { table.add(method, path) }
+    // Provider-facing, not part of our API: left out of the table (so of `/openapi.json`), and
+    // any other method or path under it answers 404, not 405, saying nothing about it.
+    if set == .api {
+        list.append((.post, "/callbacks/:provider/:token", CallbackRoutes(services: services).callback))
+    }
     for (method, path) in [(HTTPRequest.Method.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/openapi.json")] {
         table.add(method, path)
     }
-    let document = OpenAPIDocument.json()
+    let document = OpenAPIDocument.json(catalog: services.catalog)
     let readiness = ReadinessProbe(database: { try await services.store.ping() }, storage: { try await services.blobs.ping() })
     let ops = OperationsRoutes(services: services, operations: operations, readiness: readiness, openAPI: ByteBuffer(bytes: document))
     list += [

@@ -64,8 +64,13 @@ public struct AppConfiguration: Sendable {
     public var drainWindow: TimeInterval = 15
     /// Short side in pixels of sandbox renders (720: 1280x720 for 16:9).
     public var sandboxShortSide = 720
+    /// How long a credential's circuit breaker first stays open (`VIDEOGATE_BREAKER_OPEN_SECONDS`,
+    /// default 30 s; it doubles up to 10 min, or this if longer, while it keeps failing).
+    public var breakerOpenSeconds: TimeInterval = 30
     /// Credentials and base URLs of the real providers.
     public var providers = ProviderSettings()
+    /// Whether providers that offer completion callbacks are asked to call `/callbacks/...`.
+    public var providerCallbacks = ProviderCallbackMode.auto
 
     /// Where the S3-compatible object store is and how to sign for it.
     public struct S3Settings: Sendable {
@@ -150,11 +155,28 @@ public struct AppConfiguration: Sendable {
         config.webhookRetentionDays = try reader.integer("VIDEOGATE_WEBHOOK_RETENTION_DAYS", in: 1...3_650) ?? config.webhookRetentionDays
         config.drainWindow = TimeInterval(try reader.integer("VIDEOGATE_DRAIN_SECONDS", in: 2...600) ?? 15)
         config.sandboxShortSide = try reader.integer("VIDEOGATE_SANDBOX_SHORT_SIDE", in: 64...2160) ?? config.sandboxShortSide
+        config.breakerOpenSeconds = TimeInterval(try reader.integer("VIDEOGATE_BREAKER_OPEN_SECONDS", in: 1...3_600) ?? 30)
         config.providers = try providerSettings(reader)
+        if let mode = reader.string("VIDEOGATE_PROVIDER_CALLBACKS") {
+            guard let parsed = ProviderCallbackMode(rawValue: mode.lowercased()) else {
+                throw ConfigurationError("VIDEOGATE_PROVIDER_CALLBACKS must be auto, on or off, not '\(mode)'")
+            }
+            config.providerCallbacks = parsed
+        }
         return config
     }
 
     var effectivePublicURL: String { publicURL ?? "http://\(host):\(port)" }
+
+    /// Whether provider callbacks are on: `auto` turns them on when `VIDEOGATE_PUBLIC_URL` is
+    /// https://, the only kind of address a provider on the internet can be expected to reach.
+    public var providerCallbacksEnabled: Bool {
+        switch providerCallbacks {
+        case .on: true
+        case .off: false
+        case .auto: publicURL?.lowercased().hasPrefix("https://") ?? false
+        }
+    }
 
     /// The providers' variables of operations.md, and our limits for calling them.
     static func providerSettings(_ reader: EnvironmentReader) throws -> ProviderSettings {
@@ -184,8 +206,35 @@ public struct AppConfiguration: Sendable {
             }
             settings.pollSchedule = PollSchedule(firstPoll: seconds, interval: seconds, maxInterval: seconds * 4)
         }
+        settings.environment = reader.environment
+        if let path = reader.string("VIDEOGATE_PROVIDERS_FILE") {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw ConfigurationError("VIDEOGATE_PROVIDERS_FILE: \(path) cannot be read")
+            }
+            do {
+                settings.file = try ProvidersFile.parse(data)
+            } catch {
+                throw ConfigurationError("VIDEOGATE_PROVIDERS_FILE \(path): \(error.description)")
+            }
+        }
+        do {
+            _ = try settings.credentials()
+        } catch {
+            throw ConfigurationError("VIDEOGATE_PROVIDERS_FILE: \(error.description)")
+        }
         return settings
     }
+}
+
+/// `VIDEOGATE_PROVIDER_CALLBACKS`.
+public enum ProviderCallbackMode: String, Sendable {
+    /// On when `VIDEOGATE_PUBLIC_URL` is https:// (the default).
+    case auto
+    case on
+    case off
 }
 
 /// A setting that cannot be used; the message names it.

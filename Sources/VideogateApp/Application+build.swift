@@ -42,18 +42,32 @@ public func buildGateway(
     let signingSecret = try Secrets.load(configured: config.signingSecret, file: "signing_secret", in: config.dataDirectory)
     let created = config.role == .worker ? nil : try await Bootstrap.run(store: store, clock: clock)
     let factory = PrometheusMetricsFactory(registry: registry)
+    let credentials = CredentialPool(try config.providers.credentials(), environment: config.providers.environment)
+    // Shared by the worker (choosing credentials) and /metrics (the credential gauges).
+    let credentialRouter = credentials.all.isEmpty ? nil : CredentialRouter(
+            pool: credentials, store: store, policy: BreakerPolicy(baseOpen: config.breakerOpenSeconds, maxOpen: max(600, config.breakerOpenSeconds)),
+            metrics: factory, logger: logger)
     let publicURL = PublicURL(config.effectivePublicURL)
+    let callbackSigner = config.providerCallbacksEnabled ? CallbackSigner(secret: signingSecret.value) : nil
 
-    let services = GatewayServices(
+    var built = GatewayServices(
         store: store, blobs: blobs, catalog: catalog, outbound: OutboundPolicy(allowedHosts: config.outboundAllowHosts),
-        signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: config.providers.configured,
+        signer: URLSigner(secret: signingSecret.value), clock: clock, liveProviders: credentials.providers,
         configuration: APIConfiguration(
             publicURL: publicURL, videoTTL: config.videoTTL, jobTimeout: config.jobTimeout, maxBodyBytes: config.maxBodyBytes,
             pollInterval: config.pollInterval, adminToken: adminToken.value, queue: config.queueStandingSettings,
             eventKeepAlive: config.eventKeepAlive),
-        metrics: HTTPMetrics(factory: factory))
+        metrics: HTTPMetrics(factory: factory), callbacks: callbackSigner)
+    built.credentials = credentials.all.map {
+        CredentialSummary(name: $0.name, provider: $0.provider, route: $0.route.rawValue, weight: $0.weight, maxConcurrency: $0.maxConcurrency)
+    }
+    let services = built
     let gauges = StoreGauges(store: store, factory: factory, clock: clock)
-    let hooks = OperationsHooks { await gauges.refresh(logger: logger); return registry.emitToString() }
+    let hooks = OperationsHooks {
+        await gauges.refresh(logger: logger)
+        await credentialRouter?.refreshGauges(at: clock.now())
+        return registry.emitToString()
+    }
     let (router, routes) = buildRouter(services: services, operations: hooks, routes: config.role == .worker ? .operationsOnly : .api)
 
     var background: [any Service] = [StoreCloser(store: store, logger: logger)]
@@ -63,24 +77,26 @@ public func buildGateway(
         let workerConfiguration = WorkerConfiguration(
             concurrency: config.workerConcurrency, leaseDuration: config.leaseDuration, videoTTL: config.videoTTL,
             sweepInterval: config.sweepInterval, scratchDirectory: config.dataDirectory.appendingPathComponent("tmp"),
-            sandboxConcurrency: config.sandboxConcurrency, accountMaxInFlight: config.accountMaxInFlight)
+            sandboxConcurrency: config.sandboxConcurrency, accountMaxInFlight: config.accountMaxInFlight,
+            callbacks: callbackSigner.map { signer in ProviderCallbacks(signer: signer, baseURL: { publicURL.string }) })
         try FileManager.default.createDirectory(at: workerConfiguration.scratchDirectory, withIntermediateDirectories: true)
         var providers: [ProviderKind: any VideoProvider] = [
             .sandbox: SandboxProvider(delay: config.sandboxDelay, shortSide: config.sandboxShortSide, clock: clock)
         ]
-        if !config.providers.configured.isEmpty {
+        if !credentials.all.isEmpty {
             // One HTTP client for every provider call of this process, shut down after the workers stopped.
             let client = HTTPClient(
                 eventLoopGroupProvider: .singleton,
                 configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60))))
             background.append(HTTPClientCloser(client: client, logger: logger))
             let outbound = try OutboundClient(policy: OutboundPolicy(allowedHosts: config.outboundAllowHosts))
-            let live = config.providers.makeProviders(client: client, outbound: outbound, probe: MediaProbe(), logger: logger)
+            let live = config.providers.makeProviders(kinds: credentials.providers, client: client, outbound: outbound, probe: MediaProbe(), logger: logger)
             providers.merge(live) { sandbox, _ in sandbox }
             logger.info("live providers configured", metadata: ["providers": .string(live.keys.map(\.rawValue).sorted().joined(separator: ","))])
         }
         let runner = JobRunner(
-            store: store, blobs: blobs, providers: providers, probe: MediaProbe(), clock: clock, configuration: workerConfiguration,
+            store: store, blobs: blobs, providers: providers, router: credentialRouter,
+            routes: { RouteTarget.routes(of: $0, in: catalog) }, probe: MediaProbe(), clock: clock, configuration: workerConfiguration,
             metrics: factory, logger: logger)
         let webhooks = WebhookDeliverer.Configuration(retryBase: config.webhookRetryBase, ownerID: workerConfiguration.ownerID)
         let webhookClient = try OutboundClient(
@@ -169,16 +185,25 @@ func openBlobStore(_ config: AppConfiguration) throws -> any BlobStore {
     throw ConfigurationError("VIDEOGATE_STORAGE_URL must start with file:// or s3://")
 }
 
+/// The shipped catalog with the operator's overrides (`VIDEOGATE_CATALOG_FILE`) applied, then the
+/// aliases of the providers file added (their members are checked against the overridden models).
 func loadCatalog(_ config: AppConfiguration) throws -> Catalog {
-    guard let file = config.catalogFile else { return .standard }
-    let data = try Data(contentsOf: URL(fileURLWithPath: file))
-    let overrides: [String: Catalog.Override]
-    do {
-        overrides = try JSONDecoder().decode([String: Catalog.Override].self, from: data)
-    } catch {
-        throw ConfigurationError("VIDEOGATE_CATALOG_FILE \(file) is not a JSON object of model overrides: \(error)")
+    var catalog = Catalog.standard
+    if let file = config.catalogFile {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let overrides: [String: Catalog.Override]
+        do {
+            overrides = try JSONDecoder().decode([String: Catalog.Override].self, from: data)
+        } catch {
+            throw ConfigurationError("VIDEOGATE_CATALOG_FILE \(file) is not a JSON object of model overrides: \(error)")
+        }
+        catalog = try catalog.applying(overrides)
     }
-    return try Catalog.standard.applying(overrides)
+    do {
+        return try catalog.adding(config.providers.file.aliases.map { Catalog.Alias(id: $0.id, members: $0.members, credits: $0.credits) })
+    } catch {
+        throw ConfigurationError("VIDEOGATE_PROVIDERS_FILE: \(error.description)")
+    }
 }
 
 /// Closes the store after every other service stopped (services stop in reverse order).

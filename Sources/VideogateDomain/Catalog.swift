@@ -13,10 +13,13 @@ public struct VideoModel: Sendable, Equatable, Codable {
     /// The provider's own model name for this model (operator-configurable).
     public var upstreamModel: String
     public var enabled: Bool
+    /// An alias's member model ids, in the order they are tried; empty for a plain model. An
+    /// alias's `provider` and `upstreamModel` are its first member's (see `Catalog.adding(_:)`).
+    public var members: [String]
 
     public init(
         id: String, provider: ProviderKind, mode: GenerationMode, credits: Int, durations: [Int], defaultDuration: Int? = nil,
-        aspectRatios: [AspectRatio], upstreamModel: String, enabled: Bool = true
+        aspectRatios: [AspectRatio], upstreamModel: String, enabled: Bool = true, members: [String] = []
     ) {
         self.id = id
         self.provider = provider
@@ -27,13 +30,17 @@ public struct VideoModel: Sendable, Equatable, Codable {
         self.aspectRatios = aspectRatios
         self.upstreamModel = upstreamModel
         self.enabled = enabled
+        self.members = members
     }
 
     public var defaultAspectRatio: AspectRatio { aspectRatios[0] }
+
+    /// Whether this is an alias of other models rather than a model of a provider.
+    public var isAlias: Bool { !members.isEmpty }
 }
 
 /// The models the gateway serves. Pure data: `Catalog.standard` is the shipped table of api.md,
-/// and `applying(_:)` takes an operator's overrides.
+/// `applying(_:)` takes an operator's overrides and `adding(_:)` the aliases of the providers file.
 public struct Catalog: Sendable {
     public private(set) var models: [VideoModel]
     private var index: [String: Int]

@@ -91,6 +91,14 @@ public struct Job: Sendable, Equatable {
     public var result: JobResult?
     /// Set once the sweeper has deleted the result files.
     public var resultDeleted: Bool
+    /// The name of the credential its provider accepted it under (operations.md, "Provider
+    /// routing"): every poll and download of it uses that credential.
+    public var credential: String?
+    /// That credential's entry as JSON, secrets as `env:` references, so that the job can still
+    /// be polled when the entry leaves the providers file.
+    public var credentialDefinition: String?
+    /// For a job of an alias: the member model it was handed to (`modelID` stays the alias).
+    public var routedModel: String?
 
     public init(
         id: String, accountID: String, keyID: String, environment: KeyEnvironment, model: VideoModel, submission: Submission,
@@ -132,5 +140,10 @@ public struct Job: Sendable, Equatable {
         self.expiresAt = nil
         self.result = nil
         self.resultDeleted = false
+        self.credential = nil
+        self.credentialDefinition = nil
+        // A test key's alias job renders in the sandbox at once, as its first member would; a live
+        // one is routed by the worker (`JobRouting.routedModel`).
+        self.routedModel = environment == .test ? model.members.first : nil
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 
 /// Something that happened to a job, reported by a worker.
 public enum JobEvent: Sendable, Equatable {
-    /// The provider accepted the job under its own id.
-    case providerAccepted(providerJobID: String, providerRequestID: String?, nextPollAt: Date)
+    /// The provider accepted the job under its own id, with the credential (and, for an alias,
+    /// the member model) in `routing`.
+    case providerAccepted(providerJobID: String, providerRequestID: String?, nextPollAt: Date, routing: JobRouting? = nil)
     /// The provider still works on it; poll again at `nextPollAt`.
     case stillRunning(progress: Int?, nextPollAt: Date)
     /// A transient failure (network, 429, 5xx): try the same step again later.
@@ -16,6 +17,26 @@ public enum JobEvent: Sendable, Equatable {
     case timedOut
     /// Its client cancelled it before any provider had it (see `JobStateMachine.cancel`).
     case cancelled
+}
+
+/// Where a job was handed upstream: the credential it is bound to from then on and, for an
+/// alias, the member model with its provider and upstream model.
+public struct JobRouting: Sendable, Equatable {
+    public var credential: String
+    /// The credential's entry as JSON (no secrets).
+    public var credentialDefinition: String
+    public var provider: ProviderKind
+    public var upstreamModel: String
+    /// The member model of an alias; nil for a job of a plain model.
+    public var routedModel: String?
+
+    public init(credential: String, credentialDefinition: String, provider: ProviderKind, upstreamModel: String, routedModel: String? = nil) {
+        self.credential = credential
+        self.credentialDefinition = credentialDefinition
+        self.provider = provider
+        self.upstreamModel = upstreamModel
+        self.routedModel = routedModel
+    }
 }
 
 /// What the ledger must do in the same transaction as a job's transition.
@@ -49,8 +70,15 @@ public enum JobStateMachine {
         var next = job
         next.updatedAt = now
         switch event {
-        case .providerAccepted(let providerJobID, let requestID, let nextPollAt):
+        case .providerAccepted(let providerJobID, let requestID, let nextPollAt, let routing):
             guard job.status == .pending else { throw .invalid("the provider already has this job") }
+            if let routing {
+                next.credential = routing.credential
+                next.credentialDefinition = routing.credentialDefinition
+                next.provider = routing.provider
+                next.upstreamModel = routing.upstreamModel
+                next.routedModel = routing.routedModel
+            }
             next.status = .processing
             next.providerJobID = providerJobID
             next.providerRequestID = requestID

@@ -94,7 +94,9 @@ public struct SubmissionValidator: Sendable {
                 guard let size = ImageSize.read(data) else {
                     throw GatewayError(.invalidImage, "The image's header does not state a readable pixel size.", param: "image")
                 }
-                try ImageLimits.of(model.provider)?.check(size, provider: model.provider.displayName)
+                // An alias's job may run on any member: the image must suit each member's provider.
+                let providers = model.isAlias ? catalog.members(of: model.id).map(\.provider) : [model.provider]
+                for provider in providers { try ImageLimits.of(provider)?.check(size, provider: provider.displayName) }
             }
         }
 

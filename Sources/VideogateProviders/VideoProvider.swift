@@ -4,7 +4,9 @@ import VideogateDomain
 /// One upstream that renders videos: the sandbox renderer, and Veo, Sora, Kling, WAN and
 /// Seedance. A worker drives every provider the same way: `submit` once, `poll` on the
 /// provider's `schedule` until it answers `succeeded` or `failed`, then `fetchResult` with what
-/// the successful poll returned.
+/// the successful poll returned. An adapter serves every credential of its provider: each call
+/// names the credential (endpoint, route and auth), and a job's polls and download use the one
+/// its submission was accepted under.
 public protocol VideoProvider: Sendable {
     var kind: ProviderKind { get }
     /// When to poll after a submission and between polls.
@@ -12,17 +14,19 @@ public protocol VideoProvider: Sendable {
 
     /// Hands a job to the provider. Must not create a second upstream job when called again for the
     /// same `jobID` where the provider allows that (idempotency or client ids).
-    /// - Throws: `ProviderFailure.retryable` for 429, 5xx and network failures,
-    ///   `ProviderFailure.final` for refusals (bad request, auth, content policy).
-    func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission
+    /// - Throws: `ProviderFailure.retryable` for 408, 429, 5xx and network failures,
+    ///   `ProviderFailure.credentialRefused` when the credential is (401/403, the provider's auth
+    ///   and account codes), `ProviderFailure.final` for refusals of the request (bad request,
+    ///   content policy).
+    func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission
 
     /// Asks the provider how the job is doing.
-    func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll
+    func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll
 
     /// Writes the finished video to `destination` (a local file the caller owns), streaming it.
     /// - Throws: `ProviderFailure.retryable` when the download may work later (the job is polled
     ///   again, which yields a fresh result location), `.final` when it never will.
-    func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure)
+    func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure)
 }
 
 /// What a provider needs to render a job.
@@ -38,12 +42,16 @@ public struct ProviderRequest: Sendable, Equatable {
     /// claimed before and is still pending): an adapter that can look the job up by a client id
     /// does so before submitting again.
     public var resubmission: Bool
+    /// Where the provider should call when the task changes state (`ProviderCallbacks`), when
+    /// callbacks are on; adapters of providers with a documented `callback_url` send it.
+    public var callbackURL: String?
 
     public init(
         jobID: String, upstreamModel: String, mode: GenerationMode, prompt: String, image: ProviderImage?, aspectRatio: AspectRatio,
-        duration: Int, resubmission: Bool = false
+        duration: Int, resubmission: Bool = false, callbackURL: String? = nil
     ) {
         self.resubmission = resubmission
+        self.callbackURL = callbackURL
         self.jobID = jobID
         self.upstreamModel = upstreamModel
         self.mode = mode
@@ -100,8 +108,20 @@ public struct ProviderResult: Sendable, Equatable {
 public enum ProviderFailure: Error, Sendable, Equatable {
     /// Worth trying again (429, 5xx, network); `retryAfter` in seconds when the provider said.
     case retryable(String, retryAfter: TimeInterval?)
-    /// Ends the job in `error`.
+    /// The credential was refused (401, 403, the provider's auth and account codes): before
+    /// acceptance the job goes to another credential; after it, the job ends in `provider_error`.
+    case credentialRefused(String)
+    /// Ends the job in `error`: the caller's own outcome, which says nothing about the credential.
     case final(JobFailure)
+
+    /// True for the failures that count against a credential's health and move a create to the
+    /// next credential: network, time-outs, 408, 429, 5xx, and refused credentials.
+    public var blamesCredential: Bool {
+        switch self {
+        case .retryable, .credentialRefused: true
+        case .final: false
+        }
+    }
 }
 
 /// When to poll: first after a typical render time, then backing off to a ceiling.

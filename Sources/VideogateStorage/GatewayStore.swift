@@ -105,6 +105,30 @@ public protocol GatewayStore: Sendable {
     /// webhook outbox row written, stored exactly as `apply` stores a failure. A concurrent claim
     /// either takes the job first (the cancel then finds it leased) or does not take it at all.
     func cancel(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> CancelOutcome
+    /// A provider's completion callback for a job: when the job is `processing` with `provider`,
+    /// its next poll is moved to `at` unless it is due sooner, and true is returned; false (and
+    /// nothing changed) for any other job, state or provider. Touches no lease: a worker polling the
+    /// job now stores the time its own answer decided.
+    func pollSoon(jobID: String, provider: ProviderKind, at: Date) async throws -> Bool
+
+    // MARK: Provider credentials (operations.md, "Provider routing")
+
+    /// The circuit breaker of every credential that has had an outcome recorded.
+    func credentialHealth() async throws -> [CredentialHealth]
+    /// Changes one credential's breaker in one transaction that holds its row: `change` gets the
+    /// stored health (a closed one when none is stored) and returns the new one, or nil to change
+    /// nothing. Returns the stored health when `change` changed it, else nil. Every process shares it.
+    func updateCredentialHealth(
+        name: String, provider: String, at: Date, _ change: @escaping @Sendable (CredentialHealth) -> CredentialHealth?
+    ) async throws -> CredentialHealth?
+    /// Binds the pending job held under `token` to `credential` (with its entry, no secrets) while
+    /// that credential has fewer than `maxConcurrency` jobs in flight: `processing`, or `pending`
+    /// under a live lease and bound to it, the job itself not counted. Counted and written in one
+    /// transaction, serialised per credential, so across processes no credential takes more.
+    /// False, changing nothing, when the credential is full or the lease is lost.
+    func bindCredential(jobID: String, token: String, credential: String, definition: String, maxConcurrency: Int?, at: Date) async throws -> Bool
+    /// Jobs in flight per credential name (as `bindCredential` counts them).
+    func credentialsInFlight(at: Date) async throws -> [String: Int]
 
     // MARK: Queue position and estimates
 

@@ -14,6 +14,10 @@ public struct JobRunner: Sendable {
     let store: any GatewayStore
     let blobs: any BlobStore
     let providers: [ProviderKind: any VideoProvider]
+    /// Chooses credentials for creates and keeps their health; nil when no live provider is configured.
+    let router: CredentialRouter?
+    /// The models a job may run on, in order: its own, or its alias's members.
+    let routes: @Sendable (Job) -> [RouteTarget]
     let probe: MediaProbe
     let clock: any WallClock
     let configuration: WorkerConfiguration
@@ -21,9 +25,12 @@ public struct JobRunner: Sendable {
     let logger: Logger
 
     public init(
-        store: any GatewayStore, blobs: any BlobStore, providers: [ProviderKind: any VideoProvider], probe: MediaProbe,
-        clock: any WallClock, configuration: WorkerConfiguration, metrics: any MetricsFactory, logger: Logger
+        store: any GatewayStore, blobs: any BlobStore, providers: [ProviderKind: any VideoProvider], router: CredentialRouter? = nil,
+        routes: @escaping @Sendable (Job) -> [RouteTarget] = RouteTarget.own, probe: MediaProbe, clock: any WallClock,
+        configuration: WorkerConfiguration, metrics: any MetricsFactory, logger: Logger
     ) {
+        self.router = router
+        self.routes = routes
         self.store = store
         self.blobs = blobs
         self.providers = providers
@@ -42,7 +49,7 @@ public struct JobRunner: Sendable {
         let event: JobEvent
         if clock.now() >= job.deadlineAt {
             event = .timedOut
-        } else if let provider = providers[job.provider] {
+        } else if let provider = providers[job.provider] ?? routedCreate(job) {
             do {
                 event = try await decide(job, provider: provider, lease: lease, logger: logger)
             } catch let lost as LeaseLost {
@@ -84,8 +91,11 @@ public struct JobRunner: Sendable {
             // next claim, it would be paid twice by providers without idempotency. The phase stays
             // `creating` until the answer is being stored.
             try lease.enter(.creating)
+            if job.provider != .sandbox, let router {
+                return try await createRouted(job, request: request, router: router, lease: lease, logger: logger)
+            }
             do {
-                let receipt = try await provider.submit(request)
+                let receipt = try await provider.submit(request, on: .sandbox)
                 let firstPoll = now.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))
                 return .providerAccepted(providerJobID: receipt.providerJobID, providerRequestID: receipt.providerRequestID, nextPollAt: firstPoll)
             } catch {
@@ -95,7 +105,9 @@ public struct JobRunner: Sendable {
             let handle = ProviderHandle(providerJobID: job.providerJobID ?? "", submittedAt: job.submittedAt ?? job.createdAt, request: request)
             do {
                 try lease.check()
-                switch try await provider.poll(handle) {
+                let pool = router?.pool ?? CredentialPool([])
+                let credential = try pool.bound(name: job.credential, definition: job.credentialDefinition, provider: job.provider)
+                switch try await provider.poll(handle, on: credential) {
                 case .running(let progress):
                     let polls = max(1, job.attempts - 1)
                     let next = now.addingTimeInterval(provider.schedule.delay(beforePoll: polls, jitter: .random(in: 0...1)))
@@ -106,7 +118,8 @@ public struct JobRunner: Sendable {
                     // Fetching may use the start image (the sandbox draws it), so the handle carries it again.
                     var complete = handle
                     complete.request = try await providerRequest(for: job, withImage: true)
-                    return .succeeded(try await storeResult(of: job, handle: complete, result: result, provider: provider, lease: lease))
+                    return .succeeded(
+                        try await storeResult(of: job, handle: complete, result: result, provider: provider, credential: credential, lease: lease))
                 }
             } catch let error as ProviderFailure {
                 return failureEvent(error, job: job, logger: logger)
@@ -116,10 +129,12 @@ public struct JobRunner: Sendable {
         }
     }
 
-    private func failureEvent(_ failure: ProviderFailure, job: Job, logger: Logger) -> JobEvent {
+    func failureEvent(_ failure: ProviderFailure, job: Job, logger: Logger) -> JobEvent {
         switch failure {
         case .final(let jobFailure):
             return .failed(jobFailure)
+        case .credentialRefused(let message):
+            return .failed(JobFailure(.providerError, message))
         case .retryable(let message, let retryAfter):
             let delay = RetryPolicy.delay(attempt: job.attempts, retryAfter: retryAfter, jitter: .random(in: 0...1))
             logger.warning("provider call will be retried", metadata: ["reason": .string(message), "delay_s": .stringConvertible(delay)])
@@ -130,7 +145,8 @@ public struct JobRunner: Sendable {
     /// Fetches the finished video into scratch space, checks it is a real video, makes its poster,
     /// and puts both into result storage under keys derived from the job id (a retry overwrites).
     private func storeResult(
-        of job: Job, handle: ProviderHandle, result: ProviderResult, provider: any VideoProvider, lease: LeaseGuard
+        of job: Job, handle: ProviderHandle, result: ProviderResult, provider: any VideoProvider, credential: ProviderCredential,
+        lease: LeaseGuard
     ) async throws -> JobResult {
         let directory = configuration.scratchDirectory.appendingPathComponent("videogate-\(job.id)-\(Identifier.randomBase62(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -138,7 +154,7 @@ public struct JobRunner: Sendable {
         let video = directory.appendingPathComponent("video.mp4")
         let poster = directory.appendingPathComponent("poster.jpg")
         try lease.check()
-        try await provider.fetchResult(handle, result: result, to: video)
+        try await provider.fetchResult(handle, result: result, to: video, on: credential)
         let info: MediaInfo
         do {
             info = try await probe.inspect(video)
@@ -176,7 +192,8 @@ public struct JobRunner: Sendable {
         }
         return ProviderRequest(
             jobID: job.id, upstreamModel: job.upstreamModel, mode: job.mode, prompt: job.prompt, image: image,
-            aspectRatio: job.aspectRatio, duration: job.duration, resubmission: job.status == .pending && job.attempts > 1)
+            aspectRatio: job.aspectRatio, duration: job.duration, resubmission: job.status == .pending && job.attempts > 1,
+            callbackURL: configuration.callbacks?.url(provider: job.provider, jobID: job.id))
     }
 
     private func record(_ event: JobEvent, for job: Job, lease: LeaseGuard, logger: Logger) async {

@@ -1,5 +1,6 @@
 import Foundation
 import VideogateDomain
+import VideogateProviders
 
 /// Settings of a worker process.
 public struct WorkerConfiguration: Sendable {
@@ -22,13 +23,18 @@ public struct WorkerConfiguration: Sendable {
     public var scratchDirectory: URL
     /// This process's name on the leases it takes.
     public var ownerID: String
+    /// Where providers that offer completion callbacks are told to call (`VIDEOGATE_PROVIDER_CALLBACKS`);
+    /// nil when callbacks are off.
+    public var callbacks: ProviderCallbacks?
 
     public init(
         concurrency: Int = 8, leaseDuration: TimeInterval = 30, videoTTL: TimeInterval = 86_400, idleInterval: TimeInterval = 0.25,
         sweepInterval: TimeInterval = 60, scratchDirectory: URL = FileManager.default.temporaryDirectory,
         ownerID: String = WorkerConfiguration.defaultOwnerID(),
-        sandboxConcurrency: Int = ProcessInfo.processInfo.activeProcessorCount, accountMaxInFlight: Int = 0
+        sandboxConcurrency: Int = ProcessInfo.processInfo.activeProcessorCount, accountMaxInFlight: Int = 0,
+        callbacks: ProviderCallbacks? = nil
     ) {
+        self.callbacks = callbacks
         self.concurrency = max(1, concurrency)
         self.sandboxConcurrency = max(1, sandboxConcurrency)
         self.accountMaxInFlight = max(0, accountMaxInFlight)

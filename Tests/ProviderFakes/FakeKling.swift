@@ -37,7 +37,11 @@ public struct FakeKling: Sendable {
                 if let external, fake.task(external) != nil {
                     return FakeUpstream.json(.badRequest, ["code": 1201, "message": "external_task_id already exists", "request_id": "fake-req"])
                 }
-                let task = fake.createTask(prefix: "kt_", mode: kind, externalID: external)
+                let callbackURL = json["callback_url"] as? String
+                let task = fake.createTask(prefix: "kt_", mode: kind, externalID: external, callbackURL: callbackURL) { [fake] id, state in
+                    // Kling's callback protocol: the task object, as `data` of the query answer.
+                    Self.taskData(id: id, external: external, state: state, fake: fake)
+                }
                 if lostAnswers.take() {
                     return FakeUpstream.json(.badGateway, ["code": 5000, "message": "answer lost", "request_id": "fake-req"])
                 }
@@ -54,29 +58,38 @@ public struct FakeKling: Sendable {
                 guard let task = fake.task(id), task.mode == kind else {
                     return FakeUpstream.json(.notFound, ["code": 1203, "message": "task not found", "request_id": "fake-req"])
                 }
-                var data: [String: Any] = ["task_id": task.id, "task_info": ["external_task_id": task.externalID ?? ""], "created_at": 1, "updated_at": 2]
-                switch fake.advance(task.id) {
-                case .running(let polls)?: data["task_status"] = polls == 1 ? "submitted" : "processing"
-                case .succeeded?:
-                    data["task_status"] = "succeed"
-                    data["task_result"] = ["videos": [["id": "v1", "url": fake.fileURL(task.id), "duration": "5"]]]
-                case .failed?:
-                    data["task_status"] = "failed"
-                    data["task_status_msg"] = "Internal error during generation"
-                case .refused?:
-                    data["task_status"] = "failed"
-                    data["task_status_msg"] = "Failure to pass the risk control system"
-                case nil:
+                guard let state = fake.advance(task.id) else {
                     return FakeUpstream.json(.notFound, ["code": 1203, "message": "task not found", "request_id": "fake-req"])
                 }
+                let data = Self.taskData(id: task.id, external: task.externalID, state: state, fake: fake)
                 return FakeUpstream.json(.ok, ["code": 0, "message": "SUCCEED", "request_id": "kreq_poll", "data": data])
             }
         }
     }
 
-    static func errorBody(_ status: Int) -> Any {
-        let code = status == 429 ? 1302 : status >= 500 ? 5000 : 1200
-        return ["code": code, "message": "fault \(status)", "request_id": "fake-req"]
+    /// The task object: `data` of a query answer, and the body of a callback.
+    static func taskData(id: String, external: String?, state: FakeUpstream.TaskState, fake: FakeUpstream) -> [String: Any] {
+        var data: [String: Any] = ["task_id": id, "task_info": ["external_task_id": external ?? ""], "created_at": 1, "updated_at": 2]
+        switch state {
+        case .running(let polls): data["task_status"] = polls == 1 ? "submitted" : "processing"
+        case .succeeded:
+            data["task_status"] = "succeed"
+            data["task_result"] = ["videos": [["id": "v1", "url": fake.fileURL(id), "duration": "5"]]]
+        case .failed:
+            data["task_status"] = "failed"
+            data["task_status_msg"] = "Internal error during generation"
+        case .refused:
+            data["task_status"] = "failed"
+            data["task_status_msg"] = "Failure to pass the risk control system"
+        }
+        return data
+    }
+
+    /// Kling's envelope for a scripted fault: `code` a service code such as `1102`, or the fake's
+    /// own for the status.
+    static func errorBody(_ status: Int, _ code: String? = nil, _ message: String = "") -> Any {
+        let service = code.flatMap { Int($0) } ?? (status == 429 ? 1302 : status >= 500 ? 5000 : 1200)
+        return ["code": service, "message": FakeUpstream.message(message, status: status), "request_id": "fake-req"]
     }
 
     /// Kling's 401 for a missing or bad JWT.
@@ -130,6 +143,7 @@ public struct FakeKling: Sendable {
         guard let mode = json["mode"] as? String, ["std", "pro"].contains(mode) else { return "mode is not std or pro" }
         guard let duration = json["duration"] as? String, ["5", "10"].contains(duration) else { return "duration is not the string 5 or 10" }
         if let external = json["external_task_id"], !(external is String) { return "external_task_id is not a string" }
+        if let callback = json["callback_url"], !((callback as? String)?.hasPrefix("http") ?? false) { return "callback_url is not a URL" }
         if kind == "text2video" {
             guard let ratio = json["aspect_ratio"] as? String, ["16:9", "9:16", "1:1"].contains(ratio) else { return "aspect_ratio invalid" }
             if json["image"] != nil { return "text2video takes no image" }

@@ -35,46 +35,57 @@ public struct FakeSeedance: Sendable {
             }
             let json = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
             let hasImage = (json["content"] as? [[String: Any]] ?? []).contains { $0["type"] as? String == "image_url" }
-            let task = fake.createTask(prefix: "cgt-20261125-", mode: hasImage ? "i2v" : "t2v")
-            models[task.id] = json["model"] as? String ?? ""
+            let model = json["model"] as? String ?? ""
+            // UNCONFIRMED (docs/providers/callbacks.md): the callback body taken to be the task object of a query.
+            let task = fake.createTask(prefix: "cgt-20261125-", mode: hasImage ? "i2v" : "t2v", callbackURL: json["callback_url"] as? String) {
+                [fake] id, state in Self.taskObject(id: id, model: model, state: state, fake: fake)
+            }
+            models[task.id] = model
             return FakeUpstream.json(.ok, ["id": task.id])
         }
         router.get("/api/v3/contents/generations/tasks/{id}") { request, context in
             if let fault = fake.record(request, body: Data(), call: .status) { return FakeUpstream.play(fault, error: Self.errorBody) }
             if let refusal = authRefusal(request, fake) { return refusal }
             let id = context.parameters.get("id") ?? ""
-            let model = models[id] ?? ""
-            var task: [String: Any] = ["id": id, "model": model, "created_at": 1_764_057_600, "updated_at": 1_764_057_660]
-            switch fake.advance(id) {
-            case .running(let polls)?: task["status"] = polls == 1 ? "queued" : "running"
-            case .succeeded?:
-                task["status"] = "succeeded"
-                task["content"] = ["video_url": fake.fileURL(id)]
-                task["usage"] = ["completion_tokens": 108_900, "total_tokens": 108_900]
-            case .failed?:
-                task["status"] = "failed"
-                task["error"] = ["code": "InternalServiceError", "message": "The service encountered an unexpected internal error."]
-            case .refused?:
-                task["status"] = "failed"
-                task["error"] = ["code": "OutputVideoSensitiveContentDetected", "message": "The generated video may contain sensitive information."]
-            case nil:
+            guard let state = fake.advance(id) else {
                 return Self.error(.notFound, "ResourceNotFound", "The specified task \(id) is not found.", type: "NotFound")
             }
-            return FakeUpstream.json(.ok, task)
+            return FakeUpstream.json(.ok, Self.taskObject(id: id, model: models[id] ?? "", state: state, fake: fake))
         }
     }
 
-    /// ModelArk's error body for a scripted fault.
-    static func errorBody(_ status: Int) -> Any {
-        let (code, type) =
+    /// The task object of a query answer (and, by our reading, of a callback).
+    static func taskObject(id: String, model: String, state: FakeUpstream.TaskState, fake: FakeUpstream) -> [String: Any] {
+        var task: [String: Any] = ["id": id, "model": model, "created_at": 1_764_057_600, "updated_at": 1_764_057_660]
+        switch state {
+        case .running(let polls): task["status"] = polls == 1 ? "queued" : "running"
+        case .succeeded:
+            task["status"] = "succeeded"
+            task["content"] = ["video_url": fake.fileURL(id)]
+            task["usage"] = ["completion_tokens": 108_900, "total_tokens": 108_900]
+        case .failed:
+            task["status"] = "failed"
+            task["error"] = ["code": "InternalServiceError", "message": "The service encountered an unexpected internal error."]
+        case .refused:
+            task["status"] = "failed"
+            task["error"] = ["code": "OutputVideoSensitiveContentDetected", "message": "The generated video may contain sensitive information."]
+        }
+        return task
+    }
+
+    /// ModelArk's error body for a scripted fault: `code` a documented code such as
+    /// `AccountOverdueError`, or the fake's own for the status; `type` follows the status.
+    static func errorBody(_ status: Int, _ code: String? = nil, _ message: String = "") -> Any {
+        let (ownCode, type) =
             switch status {
             case 401: ("AuthenticationError", "Unauthorized")
+            case 403: ("AccessDenied", "Forbidden")
             case 404: ("ResourceNotFound", "NotFound")
             case 429: ("RateLimitExceeded", "TooManyRequests")
             case 500...: ("InternalServiceError", "InternalServerError")
             default: ("InvalidParameter", "BadRequest")
             }
-        return ["error": ["code": code, "message": "fault \(status)", "type": type]]
+        return ["error": ["code": code ?? ownCode, "message": FakeUpstream.message(message, status: status), "type": type]]
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, type: String) -> Response {

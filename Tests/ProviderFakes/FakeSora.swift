@@ -97,16 +97,25 @@ public struct FakeSora: Sendable {
          "size": fields["size"] ?? "", "seconds": fields["seconds"] ?? ""]
     }
 
-    /// The Videos API's error body for a scripted fault.
-    static func errorBody(_ status: Int) -> Any {
-        let (type, code): (String, Any) =
+    /// The Videos API's error body for a scripted fault: `code` a documented code such as
+    /// `insufficient_quota`, or the fake's own for the status; `type` follows the code or status.
+    static func errorBody(_ status: Int, _ code: String? = nil, _ message: String = "") -> Any {
+        let (ownType, ownCode): (String, Any) =
             switch status {
             case 401: ("invalid_request_error", "invalid_api_key")
             case 429: ("requests", "rate_limit_exceeded")
             case 500...: ("server_error", NSNull())
             default: ("invalid_request_error", NSNull())
             }
-        return ["error": ["message": "fault \(status)", "type": type, "param": NSNull(), "code": code]]
+        let type =
+            switch code {
+            case "insufficient_quota"?: "insufficient_quota"
+            case "rate_limit_exceeded"?: "requests"
+            case "slow_down"?, "server_is_overloaded"?: "service_unavailable_error"
+            case "server_error"?: "server_error"
+            default: ownType
+            }
+        return ["error": ["message": FakeUpstream.message(message, status: status), "type": type, "param": NSNull(), "code": code ?? ownCode]]
     }
 
     static func error(_ status: Int, _ message: String, param: String? = nil, code: String? = nil) -> Response {

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -30,6 +31,9 @@ public final class FakeUpstream: Sendable {
         case status(Int, retryAfter: Int? = nil)
         /// HTTP 200 with a body that is not JSON.
         case malformed
+        /// The status with one of the provider's documented error codes (docs/providers/errors.md)
+        /// in its error body; `message` empty for a generic one.
+        case documented(status: Int, code: String, message: String = "")
     }
 
     /// How the fake's tasks end.
@@ -56,6 +60,10 @@ public final class FakeUpstream: Sendable {
         public var polls = 0
         public var externalID: String?
         public var mode: String
+        /// The `callback_url` of the create call, when it had one.
+        public var callbackURL: String?
+        /// When the task finishes upstream, with `finish(after:)` (Unix milliseconds).
+        public var finishesAt: Int64?
     }
 
     struct State {
@@ -77,6 +85,23 @@ public final class FakeUpstream: Sendable {
         /// Answers held back: method, path prefix, how long, how many more times.
         var delays: [(method: String, prefix: String, delay: Duration, remaining: Int)] = []
         var delaysStarted = 0
+        /// Tasks finish this long after their creation, whatever the polls (`finish(after:)`).
+        var finishAfter: Duration?
+        /// Whether finished tasks POST their callback to their `callback_url`.
+        var sendCallbacks = false
+        /// Where the callbacks to deliver go (set while the fake runs).
+        var callbackSink: AsyncStream<PendingCallback>.Continuation?
+        /// The status of each callback delivered, by task id, in order.
+        var callbackAnswers: [String: [Int]] = [:]
+    }
+
+    /// A callback to POST when its task finishes.
+    struct PendingCallback: Sendable {
+        var taskID: String
+        var url: String
+        var at: ContinuousClock.Instant
+        /// The provider's callback body for the task's final state.
+        var body: @Sendable (TaskState) -> Any
     }
 
     let state = Mutex(State())
@@ -110,6 +135,12 @@ public final class FakeUpstream: Sendable {
     }
     /// Makes the next creates answer with the provider's content-policy error.
     public func refuseCreatesForPolicy(_ refuse: Bool = true) { state.withLock { $0.refuseCreateForPolicy = refuse } }
+    /// Tasks finish `delay` after their creation (a render of fixed length), whatever the polls,
+    /// instead of after `runningPolls` status calls.
+    public func finish(after delay: Duration) { state.withLock { $0.finishAfter = delay } }
+    /// With `finish(after:)`: when a task whose create named a `callback_url` finishes, POST the
+    /// provider's documented callback body there, once, with a 5 s timeout, to 127.0.0.1 only.
+    public func sendCallbacks(_ send: Bool = true) { state.withLock { $0.sendCallbacks = send } }
 
     // MARK: inspection
 
@@ -127,6 +158,8 @@ public final class FakeUpstream: Sendable {
     public var succeededAt: [String: Date] {
         state.withLock { $0.succeededAt.mapValues { Date(timeIntervalSince1970: Double($0) / 1000) } }
     }
+    /// The HTTP status of each callback delivered (0: no answer), by task id.
+    public var callbackAnswers: [String: [Int]] { state.withLock { $0.callbackAnswers } }
     /// `http://127.0.0.1:PORT`.
     public var origin: String { "http://127.0.0.1:\(port)" }
     /// Requests to paths with this prefix.
@@ -169,11 +202,23 @@ public final class FakeUpstream: Sendable {
     /// Notes a request that differs from the documentation.
     func violation(_ text: String) { state.withLock { $0.violations.append(text) } }
 
-    /// A new task, with an id of `prefix`.
-    func createTask(prefix: String, mode: String, externalID: String? = nil) -> Task {
+    /// A new task, with an id of `prefix`. With `finish(after:)` it finishes at a fixed time, and
+    /// with `sendCallbacks()` and a `callbackURL` its callback (`callback`, given the final state)
+    /// is sent then.
+    func createTask(
+        prefix: String, mode: String, externalID: String? = nil, callbackURL: String? = nil,
+        callback: (@Sendable (_ taskID: String, TaskState) -> Any)? = nil
+    ) -> Task {
         state.withLock { state in
             state.nextID += 1
-            let task = Task(id: "\(prefix)\(state.nextID)", externalID: externalID, mode: mode)
+            var task = Task(id: "\(prefix)\(state.nextID)", externalID: externalID, mode: mode, callbackURL: callbackURL)
+            if let delay = state.finishAfter {
+                task.finishesAt = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) + delay.milliseconds
+                if state.sendCallbacks, let callbackURL, let callback {
+                    let id = task.id
+                    state.callbackSink?.yield(PendingCallback(taskID: id, url: callbackURL, at: .now + delay, body: { callback(id, $0) }))
+                }
+            }
             state.tasks[task.id] = task
             return task
         }
@@ -192,15 +237,55 @@ public final class FakeUpstream: Sendable {
             guard var task = state.tasks[id] else { return nil }
             task.polls += 1
             state.tasks[id] = task
-            if task.polls <= state.pollsBeforeDone || state.outcome == .never { return .running(polls: task.polls) }
-            switch state.outcome {
-            case .succeed:
-                if state.succeededAt[id] == nil { state.succeededAt[id] = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
-                return .succeeded
-            case .fail: return .failed
-            case .policy: return .refused
-            case .never: return .running(polls: task.polls)
+            let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+            let running = task.finishesAt.map { now < $0 } ?? (task.polls <= state.pollsBeforeDone)
+            if running || state.outcome == .never { return .running(polls: task.polls) }
+            if state.outcome == .succeed, state.succeededAt[id] == nil { state.succeededAt[id] = now }
+            return Self.finalState(state.outcome, polls: task.polls)
+        }
+    }
+
+    /// The state a finished task shows under `outcome`.
+    static func finalState(_ outcome: Outcome, polls: Int) -> TaskState {
+        switch outcome {
+        case .succeed: .succeeded
+        case .fail: .failed
+        case .policy: .refused
+        case .never: .running(polls: polls)
+        }
+    }
+
+    /// POSTs each callback at its time, each in its own child task, until `callbacks` ends or the
+    /// task is cancelled (the fake stops).
+    func deliver(_ callbacks: AsyncStream<PendingCallback>) async {
+        await withDiscardingTaskGroup { group in
+            for await callback in callbacks {
+                group.addTask {
+                    do { try await ContinuousClock().sleep(until: callback.at, tolerance: nil) } catch { return }
+                    let outcome = self.state.withLock { $0.outcome }
+                    let status = await self.post(callback.body(Self.finalState(outcome, polls: 0)), to: callback.url)
+                    self.state.withLock { $0.callbackAnswers[callback.taskID, default: []].append(status) }
+                }
             }
+        }
+    }
+
+    /// One POST of a JSON body to a callback URL on 127.0.0.1; the answer's status, or 0.
+    func post(_ body: Any, to url: String) async -> Int {
+        guard let host = URL(string: url)?.host, host == "127.0.0.1" || host == "localhost" else {
+            violation("callback_url \(url) is not on 127.0.0.1; not called")
+            return 0
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()))
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            _ = try await response.body.collect(upTo: 64 * 1024)
+            return Int(response.status.code)
+        } catch {
+            return 0
         }
     }
 
@@ -218,6 +303,24 @@ public final class FakeUpstream: Sendable {
 
     /// Starts the fake with `routes` on 127.0.0.1 (a free port), runs `body`, and stops it.
     public func run<T: Sendable>(
+        routes: @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void, _ body: @Sendable (FakeUpstream) async throws -> T
+    ) async throws -> T {
+        let (callbacks, sink) = AsyncStream.makeStream(of: PendingCallback.self)
+        state.withLock { $0.callbackSink = sink }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await self.deliver(callbacks)
+                return nil
+            }
+            defer {
+                sink.finish()
+                group.cancelAll()
+            }
+            return try await serve(routes: routes, body)
+        }
+    }
+
+    private func serve<T: Sendable>(
         routes: @Sendable (Router<BasicRequestContext>, FakeUpstream) -> Void, _ body: @Sendable (FakeUpstream) async throws -> T
     ) async throws -> T {
         try await LocalServer.run(name: "fake", { router in
@@ -240,7 +343,8 @@ public final class FakeUpstream: Sendable {
 
 /// Answers shared by the fakes.
 extension FakeUpstream {
-    /// `{"requests": N, "by_call": {"create", "status", "content"}, "succeeded": N, "succeeded_at": {"TASK_ID": unix_ms}}`.
+    /// `{"requests": N, "by_call": {"create", "status", "content"}, "succeeded": N, "succeeded_at": {"TASK_ID": unix_ms},
+    /// "finishes_at": {"TASK_ID": unix_ms}, "callbacks": N}` (`finishes_at` with `finish(after:)`).
     func statistics(withSucceededAt: Bool) -> [String: Any] {
         state.withLock { state in
             var stats: [String: Any] = [
@@ -248,7 +352,11 @@ extension FakeUpstream {
                 "by_call": ["create": state.callCounts[.create] ?? 0, "status": state.callCounts[.status] ?? 0, "content": state.callCounts[.content] ?? 0],
                 "succeeded": state.succeededAt.count,
             ]
-            if withSucceededAt { stats["succeeded_at"] = state.succeededAt.mapValues { Int($0) } }
+            stats["callbacks"] = state.callbackAnswers.values.reduce(0) { $0 + $1.count }
+            if withSucceededAt {
+                stats["succeeded_at"] = state.succeededAt.mapValues { Int($0) }
+                stats["finishes_at"] = state.tasks.compactMapValues { $0.finishesAt.map { Int($0) } }
+            }
             return stats
         }
     }
@@ -264,17 +372,24 @@ extension FakeUpstream {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"task\": <html>oops")))
     }
 
-    /// The fault's answer in the provider's error format.
-    static func play(_ fault: Fault, error: (Int) -> Any) -> Response {
+    /// The fault's answer in the provider's error format: `error(status, code, message)` makes the
+    /// body, with the fake's own code for the status when `code` is nil and `fault STATUS` when
+    /// `message` is empty.
+    static func play(_ fault: Fault, error: (Int, String?, String) -> Any) -> Response {
         switch fault {
         case .malformed:
             return malformed()
         case .status(let code, let retryAfter):
             var headers: HTTPFields = [:]
             if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-            return json(HTTPResponse.Status(code: code), error(code), headers: headers)
+            return json(HTTPResponse.Status(code: code), error(code, nil, ""), headers: headers)
+        case .documented(let status, let code, let message):
+            return json(HTTPResponse.Status(code: status), error(status, code, message))
         }
     }
+
+    /// `message`, or `fault STATUS` when it is empty.
+    static func message(_ message: String, status: Int) -> String { message.isEmpty ? "fault \(status)" : message }
 
     static func body(_ request: Request, context: BasicRequestContext) async throws -> Data {
         var request = request
@@ -291,4 +406,9 @@ struct AnswerDelay: RouterMiddleware {
         if let delay = fake.delay(for: request) { try await Task.sleep(for: delay) }
         return try await next(request, context)
     }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

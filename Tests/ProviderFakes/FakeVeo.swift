@@ -99,9 +99,17 @@ public struct FakeVeo: Sendable {
         }
     }
 
-    /// Google's error body for a scripted fault.
-    static func errorBody(_ status: Int) -> Any {
-        ["error": ["code": status, "message": "fault \(status)", "status": statusName(status)] as [String: Any]]
+    /// Google's error body for a scripted fault: `code` a `google.rpc` status name, optionally with
+    /// an `ErrorInfo` reason after a slash (`INVALID_ARGUMENT/API_KEY_INVALID`), or the status's own name.
+    static func errorBody(_ status: Int, _ code: String? = nil, _ message: String = "") -> Any {
+        let parts = code?.split(separator: "/", maxSplits: 1).map(String.init) ?? []
+        var error: [String: Any] = [
+            "code": status, "message": FakeUpstream.message(message, status: status), "status": parts.first ?? statusName(status),
+        ]
+        if parts.count == 2 {
+            error["details"] = [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": parts[1], "domain": "googleapis.com"]]
+        }
+        return ["error": error]
     }
 
     static func error(_ status: Int, _ name: String, _ message: String, details: [[String: Any]]? = nil) -> Response {

@@ -64,9 +64,10 @@ public struct FakeWan: Sendable {
         }
     }
 
-    /// DashScope's error body for a scripted fault.
-    static func errorBody(_ status: Int) -> Any {
-        let code =
+    /// DashScope's error body for a scripted fault: `code` a documented code such as `Arrearage`,
+    /// or the fake's own for the status.
+    static func errorBody(_ status: Int, _ code: String? = nil, _ message: String = "") -> Any {
+        let own =
             switch status {
             case 401: "InvalidApiKey"
             case 403: "AccessDenied"
@@ -74,7 +75,7 @@ public struct FakeWan: Sendable {
             case 500...: "InternalError"
             default: "InvalidParameter"
             }
-        return ["code": code, "message": "fault \(status)", "request_id": "fake-req"]
+        return ["code": code ?? own, "message": FakeUpstream.message(message, status: status), "request_id": "fake-req"]
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {

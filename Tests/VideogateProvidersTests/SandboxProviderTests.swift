@@ -115,6 +115,7 @@ import VideogateProviders
         switch failure {
         case .final(let jobFailure)?: #expect(withImage && jobFailure.code == .invalidImage)
         case .retryable(let message, _)?: #expect(!withImage && message.contains("did not finish"))
+        case .credentialRefused(let message)?: Issue.record("the sandbox has no credential to refuse: \(message)")
         case nil: Issue.record("a hanging ffmpeg produced a video")
         }
     }

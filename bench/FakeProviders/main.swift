@@ -5,6 +5,9 @@
 // (made once with ffmpeg). Requests are counted, not kept. On start it prints one JSON line with
 // the ports, e.g. {"kling": 41234, "veo": 41235, ...}, and runs until SIGTERM or SIGINT.
 // Each fake also serves `GET /_stats` (request counts and when each task first reported success).
+// With FAKE_FINISH_AFTER_MS=N every task finishes N ms after its creation instead (and `finishes_at`
+// in `/_stats` says when), and Kling and Seedance POST their callback to the task's `callback_url`
+// then (bench/provider-callbacks.sh).
 import Foundation
 import Hummingbird
 import ProviderFakes
@@ -38,6 +41,12 @@ let fakes: [(name: String, fake: FakeUpstream, routes: Routes)] = [
     ("seedance", FakeUpstream(video: video, recordRequests: false), { FakeSeedance().routes($0, $1) }),
 ]
 for entry in fakes { entry.fake.runningPolls(0) }
+if let text = ProcessInfo.processInfo.environment["FAKE_FINISH_AFTER_MS"], let milliseconds = Int(text), milliseconds >= 0 {
+    for entry in fakes {
+        entry.fake.finish(after: .milliseconds(milliseconds))
+        entry.fake.sendCallbacks()
+    }
+}
 
 try await withThrowingTaskGroup(of: Void.self) { group in
     for entry in fakes {

@@ -108,9 +108,11 @@ struct AdminJobView: Encodable {
     let expiresAt: String?
     let videoBytes: Int64?
     let videoDurationMs: Int?
+    /// The credential the job is bound to (operations.md, "Provider routing").
+    let credential: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, environment, model, provider, status, progress, attempts, error
+        case id, environment, model, provider, status, progress, attempts, error, credential
         case accountID = "account_id"
         case keyID = "key_id"
         case upstreamModel = "upstream_model"
@@ -158,5 +160,6 @@ struct AdminJobView: Encodable {
         expiresAt = job.expiresAt?.rfc3339
         videoBytes = job.result?.videoBytes
         videoDurationMs = job.result?.durationMilliseconds
+        credential = job.credential
     }
 }

@@ -2,10 +2,10 @@ import Foundation
 import VideogateDomain
 
 /// A job as OpenAI's video object (`/v1/videos`). Every field of OpenAI's object is always present,
-/// `null` where it has no value, since the SDK's models declare them all. Two fields of ours that
+/// `null` where it has no value, since the SDK's models declare them all. The fields of ours that
 /// OpenAI's object has no place for come on top, only while they apply (the SDK keeps unknown
-/// fields): `queue_position` on a queued video and `estimated_completion_at` (Unix seconds) on an
-/// unfinished one.
+/// fields): `queue_position` on a queued video, `estimated_completion_at` (Unix seconds) on an
+/// unfinished one, and `routed_model` on a video of an alias once a member runs it.
 struct OpenAIVideo: Encodable {
     struct Failure: Encodable {
         let code: String
@@ -25,12 +25,14 @@ struct OpenAIVideo: Encodable {
     let prompt: String
     let queuePosition: Int?
     let estimatedCompletionAt: Int64?
+    let routedModel: String?
 
     init(_ job: Job, standing: QueueStanding? = nil) {
         queuePosition = job.status == .pending ? standing?.position : nil
         estimatedCompletionAt = job.status.isTerminal ? nil : standing.map { Self.unix($0.estimatedCompletion) }
         id = job.id
         model = job.modelID
+        routedModel = job.routedModel
         prompt = job.prompt
         seconds = String(job.duration)
         size = OpenAISize.size(of: job.aspectRatio)
@@ -72,6 +74,7 @@ struct OpenAIVideo: Encodable {
         case remixedFromVideoID = "remixed_from_video_id"
         case queuePosition = "queue_position"
         case estimatedCompletionAt = "estimated_completion_at"
+        case routedModel = "routed_model"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -91,6 +94,7 @@ struct OpenAIVideo: Encodable {
         try container.encodeNil(forKey: .remixedFromVideoID)
         try container.encodeIfPresent(queuePosition, forKey: .queuePosition)
         try container.encodeIfPresent(estimatedCompletionAt, forKey: .estimatedCompletionAt)
+        try container.encodeIfPresent(routedModel, forKey: .routedModel)
     }
 }
 

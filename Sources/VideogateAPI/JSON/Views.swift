@@ -30,11 +30,14 @@ struct JobView: Encodable {
     var queuePosition: Int?
     /// Unfinished jobs only.
     var estimatedCompletionAt: String?
+    /// Jobs of an alias only: the member model the job runs on, null until it is routed.
+    var routedModel: NullOr<String>?
 
     enum CodingKeys: String, CodingKey {
         case success, status, model, mode, duration, progress, error, metadata
         case queuePosition = "queue_position"
         case estimatedCompletionAt = "estimated_completion_at"
+        case routedModel = "routed_model"
         case requestID = "request_id"
         case aspectRatio = "aspect_ratio"
         case creditsReserved = "credits_reserved"
@@ -47,11 +50,13 @@ struct JobView: Encodable {
     }
 
     /// The answer to a submission (and its idempotent replays): the job as it was created.
-    static func created(_ job: Job) -> JobView {
+    /// `isAlias`: whether its model is an alias, which shows `routed_model` even while null.
+    static func created(_ job: Job, isAlias: Bool) -> JobView {
         JobView(
             success: true, requestID: job.id, status: JobStatus.pending.rawValue, model: job.modelID, mode: job.mode.rawValue,
             aspectRatio: job.aspectRatio.rawValue, duration: job.duration, creditsReserved: job.creditsReserved,
-            createdAt: job.createdAt.rfc3339, metadata: job.metadata.isEmpty ? nil : job.metadata)
+            createdAt: job.createdAt.rfc3339, metadata: job.metadata.isEmpty ? nil : job.metadata,
+            routedModel: isAlias || job.routedModel != nil ? NullOr(job.routedModel) : nil)
     }
 }
 
@@ -78,7 +83,7 @@ extension GatewayServices {
     }
 
     private func view(_ job: Job, success: Bool?, standing: QueueStanding?) async throws -> JobView {
-        var view = JobView.created(job)
+        var view = JobView.created(job, isAlias: catalog.isAlias(job.modelID))
         view.success = success
         view.status = job.status.rawValue
         view.queuePosition = standing?.position

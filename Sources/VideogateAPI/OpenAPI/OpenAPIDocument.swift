@@ -1,16 +1,17 @@
 import Foundation
 import VideogateDomain
 
-/// The OpenAPI 3.1 document served at `/openapi.json`, built once at start-up. Operations are
-/// listed here by method and path; a test checks them against the router's table both ways.
+/// The OpenAPI 3.1 document served at `/openapi.json`, built once at start-up for the served
+/// catalog. Operations are listed here by method and path; a test checks them against the
+/// router's table both ways.
 enum OpenAPIDocument {
-    static func json() -> [UInt8] {
+    static func json(catalog: Catalog = .standard) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? Array(encoder.encode(document))) ?? Array("{}".utf8)
+        return (try? Array(encoder.encode(document(catalog: catalog)))) ?? Array("{}".utf8)
     }
 
-    static var document: JSONValue {
+    static func document(catalog: Catalog = .standard) -> JSONValue {
         var paths: [String: [String: JSONValue]] = [:]
         for operation in OpenAPIOperations.all {
             paths[operation.path, default: [:]][operation.method] = operation.json
@@ -25,7 +26,7 @@ enum OpenAPIDocument {
             "servers": [["url": "/"]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
-                "schemas": .object(OpenAPISchemas.all),
+                "schemas": .object(OpenAPISchemas.all(catalog: catalog)),
                 "securitySchemes": [
                     "apiKey": ["type": "http", "scheme": "bearer", "description": "vg_live_... or vg_test_... key"],
                     "adminToken": ["type": "http", "scheme": "bearer", "description": "VIDEOGATE_ADMIN_TOKEN"],

@@ -253,6 +253,9 @@ enum OpenAPIOperations {
             auth: .admin, parameters: [query("account", "acct_..."), statusFilter] + paging,
             responses: [(200, "A page of jobs", .json("AdminJobList")), (400, "Bad query parameter", .json("Error"))]),
         OpenAPIOperation(
+            method: "get", path: "/admin/providers", id: "adminProviders", summary: "Provider credentials with their health and jobs in flight",
+            auth: .admin, parameters: [], responses: [(200, "Every configured credential", .json("AdminCredentialList"))]),
+        OpenAPIOperation(
             method: "get", path: "/admin/jobs/{id}/webhooks", id: "adminJobWebhooks",
             summary: "A job's webhook deliveries with every attempt", auth: .admin, parameters: [path("id", "req_...")],
             responses: [(200, "The deliveries, oldest first", .json("AdminWebhookDeliveryList")), (404, "No such job", .json("Error"))]),

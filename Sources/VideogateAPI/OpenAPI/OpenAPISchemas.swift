@@ -31,11 +31,13 @@ enum OpenAPISchemas {
             required: ["success", "data", "has_more", "next_cursor"])
     }
 
-    static var all: [String: JSONValue] {
+    /// The schemas for a gateway serving `catalog` (its enabled ids, aliases included, are the
+    /// `model` values a submission may name).
+    static func all(catalog: Catalog) -> [String: JSONValue] {
         let balance = object(["available": integer, "held": integer], required: ["available", "held"])
         let balances = object(["live": ref("Balance"), "test": ref("Balance")], required: ["live", "test"])
         let statuses = JobStatus.allCases.map(\.rawValue)
-        let models = Catalog.standard.models.map(\.id)
+        let models = catalog.enabledModels.map(\.id)
         let spendLimit: JSONValue = [
             "type": "integer", "minimum": 0, "maximum": .number(Double(SpendLimit.maxLimit)),
             "description": "Credits the key's jobs may hold or be charged over any rolling 24 hours",
@@ -78,6 +80,10 @@ enum OpenAPISchemas {
                         "description": "Pending jobs only: how many pending jobs of its lane (live or sandbox) go to a provider before it; 0 is next",
                     ],
                     "estimated_completion_at": string("Unfinished jobs only: the server's estimate of completion (RFC 3339 UTC)", format: "date-time"),
+                    "routed_model": [
+                        "type": ["string", "null"],
+                        "description": "Jobs of an alias only: the member model the job runs on; null until it is routed",
+                    ],
                 ], required: ["request_id", "status", "model", "mode", "aspect_ratio", "duration", "credits_reserved", "created_at"]),
             "JobList": list(of: "Job"),
             "UsageReport": object(
@@ -139,6 +145,7 @@ enum OpenAPISchemas {
                         "type": "integer", "minimum": 0, "description": "Queued videos only: how many queued videos of its lane go before it",
                     ],
                     "estimated_completion_at": ["type": "integer", "description": "Unfinished videos only: estimated completion, Unix seconds"],
+                    "routed_model": string("Videos of an alias only, once routed: the member model the video runs on"),
                 ],
                 required: [
                     "id", "object", "status", "model", "progress", "seconds", "size", "created_at", "completed_at", "expires_at", "error", "prompt",
@@ -180,6 +187,10 @@ enum OpenAPISchemas {
                     "provider_name": string(), "mode": string(values: GenerationMode.allCases.map(\.rawValue)), "credits": integer,
                     "durations": array(integer), "default_duration": integer, "aspect_ratios": array(string()),
                     "default_aspect_ratio": string(), "available": boolean,
+                    "members": [
+                        "type": "array", "items": string(), "minItems": 1,
+                        "description": "Aliases only: the member model ids, in the order a job is offered to them; the provider is the first's",
+                    ],
                 ],
                 required: [
                     "id", "provider", "mode", "credits", "durations", "default_duration", "aspect_ratios", "default_aspect_ratio", "available",
@@ -258,8 +269,22 @@ enum OpenAPISchemas {
                     "credits_used": integer, "error": failure, "created_at": time, "submitted_at": time, "completed_at": time,
                     "updated_at": time, "next_attempt_at": time, "deadline_at": time, "lease_owner": string(), "lease_expires_at": time,
                     "expires_at": time, "video_bytes": integer, "video_duration_ms": integer,
+                    "credential": string("The provider credential the job is bound to"),
                 ], required: ["id", "account_id", "status", "provider", "attempts", "created_at"]),
             "AdminJobList": list(of: "AdminJob"),
+            "AdminCredential": object(
+                [
+                    "provider": string(), "name": string(), "route": string(values: ["api", "gemini", "vertex"]), "weight": integer,
+                    "max_concurrency": nullable("integer"), "state": string(values: BreakerState.allCases.map(\.rawValue)),
+                    "in_flight": nonNegative, "recent_failures": nonNegative, "last_error": nullable("string"),
+                    "last_failure_at": ["type": ["string", "null"], "format": "date-time"],
+                    "opened_until": ["type": ["string", "null"], "format": "date-time"], "failures_total": nonNegative,
+                ],
+                required: [
+                    "provider", "name", "route", "weight", "max_concurrency", "state", "in_flight", "recent_failures", "last_error",
+                    "last_failure_at", "opened_until", "failures_total",
+                ]),
+            "AdminCredentialList": object(["success": boolean, "credentials": array(ref("AdminCredential"))], required: ["success", "credentials"]),
             "AdminWebhookAttempt": object(
                 [
                     "number": integer, "attempted_at": time,

@@ -17,8 +17,10 @@ struct AccountRoutes: Sendable {
         let aspectRatios: [String]
         let defaultAspectRatio: String
         let available: Bool
+        /// Aliases only: the member model ids, in the order a job is offered to them.
+        let members: [String]?
         enum CodingKeys: String, CodingKey {
-            case id, provider, mode, credits, durations, available
+            case id, provider, mode, credits, durations, available, members
             case providerName = "provider_name"
             case defaultDuration = "default_duration"
             case aspectRatios = "aspect_ratios"
@@ -31,7 +33,8 @@ struct AccountRoutes: Sendable {
         let data: [ModelView]
     }
 
-    /// The catalog; `available` is for the caller's key environment.
+    /// The catalog, aliases last with their members (an alias's provider is its first member's);
+    /// `available` is for the caller's key environment.
     func models(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try await services.authenticate(request, withQuota: false)
         let views = services.catalog.enabledModels.map { model in
@@ -39,7 +42,7 @@ struct AccountRoutes: Sendable {
                 id: model.id, provider: model.provider.rawValue, providerName: model.provider.displayName, mode: model.mode.rawValue,
                 credits: model.credits, durations: model.durations, defaultDuration: model.defaultDuration,
                 aspectRatios: model.aspectRatios.map(\.rawValue), defaultAspectRatio: model.defaultAspectRatio.rawValue,
-                available: services.isAvailable(model, for: principal.key.environment))
+                available: services.isAvailable(model, for: principal.key.environment), members: model.isAlias ? model.members : nil)
         }
         return JSONResponse.make(ModelList(data: views))
     }

@@ -95,6 +95,14 @@ extension GatewayServices {
             throw GatewayError(
                 .modelUnavailable, "The model '\(submission.model.id)' is not available: its provider is not configured.", param: "model")
         }
+        if principal.key.environment == .live, let until = await credentialsOpenUntil(submission.model, at: principal.now) {
+            let seconds = max(1, Int(until.timeIntervalSince(principal.now).rounded(.up)))
+            throw GatewayError(
+                .modelUnavailable,
+                "The model '\(submission.model.id)' is not available: every credential of its provider is failing "
+                    + "(circuit breaker open for another \(seconds) s).",
+                param: "model", retryAfter: seconds)
+        }
         var image: PreparedSubmission.Image?
         if case .bytes(let data, let mediaType) = submission.image {
             image = PreparedSubmission.Image(key: ResultKeys.input(jobID: jobID, mediaType: mediaType), data: data, mediaType: mediaType)

@@ -15,7 +15,7 @@ struct VideoRoutes: Sendable {
         }
         switch answer {
         case .created(let job, let headers), .replayed(let job, let headers):
-            return JSONResponse.make(JobView.created(job), headers: headers)
+            return JSONResponse.make(JobView.created(job, isAlias: services.catalog.isAlias(job.modelID)), headers: headers)
         case .refused(let error, let headers):
             return error.response(headers: headers)
         }

@@ -8,7 +8,7 @@ import VideogateDomain
 
 /// How an adapter talks to its provider's API: the process's one AsyncHTTPClient, at most
 /// `limiter.limit` calls at once to this provider, a time bound per call, and failures sorted
-/// into retryable (network, time-out, 408, 429, 5xx) and final. Result files at URLs the provider
+/// into retryable (network, time-out, 408, 429, 5xx), refused credentials and final (`ErrorClass`). Result files at URLs the provider
 /// returns are fetched through `outbound`, under the outbound rules.
 public struct ProviderHTTP: Sendable {
     public let client: HTTPClient
@@ -58,18 +58,35 @@ public struct ProviderHTTP: Sendable {
             }
         }
 
-        /// The failure for a non-2xx answer that the adapter did not classify itself: retryable for
-        /// 408, 429 and 5xx, otherwise a final `provider_error` carrying the provider's code and message.
-        public func failure(provider: String, code: String?, message: String?) -> ProviderFailure {
+        /// The failure for a non-2xx answer (or a 2xx one carrying an error code), named for the
+        /// provider with its code and message. `documented` is the class the provider's own
+        /// documentation gives `code` (see docs/providers/errors.md); without one the status decides:
+        /// retryable for 408, 429 and 5xx, a refused credential for 401, 402 and 403, otherwise a
+        /// final `provider_error`.
+        public func failure(provider: String, code: String?, message: String?, documented: ErrorClass? = nil) -> ProviderFailure {
             let detail = [code, message].compactMap { $0?.isEmpty == false ? $0 : nil }.joined(separator: ": ")
             let text = "\(provider) answered HTTP \(status)" + (detail.isEmpty ? "" : " (\(detail))")
-            if isRetryable { return .retryable(text, retryAfter: retryAfter) }
-            return .final(JobFailure(.providerError, text))
+            switch documented ?? statusClass {
+            case .retryable: return .retryable(text, retryAfter: retryAfter)
+            case .credential: return .credentialRefused(text)
+            case .request: return .final(JobFailure(.providerError, text))
+            }
+        }
+
+        /// The class of the status alone.
+        var statusClass: ErrorClass {
+            if isRetryable { return .retryable }
+            if status == 401 || status == 402 || status == 403 { return .credential }
+            return .request
         }
     }
 
     /// Sends one request. A network failure or time-out throws `.retryable`; every HTTP status is returned.
-    public func send(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: Data? = nil) async throws(ProviderFailure) -> Response {
+    /// The answer's body is collected up to `maxBodyBytes` (16 MiB; Vertex AI's inline videos need more);
+    /// a longer one is a retryable failure.
+    public func send(
+        _ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: Data? = nil, maxBodyBytes: Int = 16 << 20
+    ) async throws(ProviderFailure) -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers = headers
@@ -77,7 +94,7 @@ public struct ProviderHTTP: Sendable {
         do {
             return try await limiter.withPermit {
                 let response = try await client.execute(request, timeout: callTimeout)
-                let collected = try await response.body.collect(upTo: 16 << 20)
+                let collected = try await response.body.collect(upTo: maxBodyBytes)
                 return Response(status: Int(response.status.code), headers: response.headers, body: Data(buffer: collected))
             }
         } catch is CancellationError {
@@ -177,6 +194,31 @@ public struct ProviderHTTP: Sendable {
 extension Character {
     /// 0-9 only.
     var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+/// What a provider's documented error code says about a failed call, which decides whether a
+/// create moves to the next credential and whether the failure counts against the credential's health.
+public enum ErrorClass: Sendable, Equatable {
+    /// The same call may work later, here or on another credential: throttling, overload, internal
+    /// errors (`ProviderFailure.retryable`).
+    case retryable
+    /// The credential itself is broken or cannot pay: bad or expired key, arrears, no balance,
+    /// model not activated for the account, quota exhausted (`ProviderFailure.credentialRefused`).
+    case credential
+    /// The caller's own request: bad parameters, unknown resource (`ProviderFailure.final`).
+    case request
+
+    /// The class of `code` in a provider's table of codes. A dotted code without an entry of its own
+    /// takes its parent's (`RateLimitExceeded.EndpointRPMExceeded` that of `RateLimitExceeded`);
+    /// nil when neither the code nor a parent is in the table.
+    public static func of(_ code: String?, in table: [String: ErrorClass]) -> ErrorClass? {
+        guard var code, !code.isEmpty else { return nil }
+        while true {
+            if let known = table[code] { return known }
+            guard let dot = code.lastIndex(of: ".") else { return nil }
+            code = String(code[..<dot])
+        }
+    }
 }
 
 /// Parses `Retry-After`: delta-seconds or an HTTP date (RFC 9110).

@@ -11,7 +11,8 @@ import VideogateDomain
 ///   with the secret key; renewed five minutes before it expires.
 /// - Create: `POST /v1/videos/text2video` or `/v1/videos/image2video` with `model_name`, `prompt`,
 ///   `mode: "pro"`, `duration` as a string, `aspect_ratio` (text2video), `image` (a URL, or raw
-///   base64 without a `data:` prefix), and `external_task_id` = our job id.
+///   base64 without a `data:` prefix), `external_task_id` = our job id, and `callback_url` when
+///   callbacks are on (Kling then POSTs the task object there on each status change).
 /// - Status: `GET` the same path + `/{task_id}`; the envelope `{"code": 0, "message", "request_id",
 ///   "data": {"task_id", "task_status", "task_status_msg", "task_result": {"videos": [{"url"}]}}}`;
 ///   states `submitted`, `processing`, `succeed`, `failed`.
@@ -22,17 +23,13 @@ public struct KlingProvider: VideoProvider {
     public let kind = ProviderKind.kling
     public let schedule: PollSchedule
     let http: ProviderHTTP
-    let baseURL: String
-    let tokens: KlingTokens
     let logger: Logger
 
     /// Kling renders take one to several minutes.
     public static let defaultSchedule = PollSchedule(firstPoll: 45, interval: 10, maxInterval: 60)
 
-    public init(http: ProviderHTTP, baseURL: String, tokens: KlingTokens, schedule: PollSchedule? = nil, logger: Logger) {
+    public init(http: ProviderHTTP, schedule: PollSchedule? = nil, logger: Logger) {
         self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.tokens = tokens
         self.schedule = schedule ?? Self.defaultSchedule
         self.logger = logger
     }
@@ -45,6 +42,7 @@ public struct KlingProvider: VideoProvider {
         let aspect_ratio: String?
         let image: String?
         let external_task_id: String
+        let callback_url: String?
     }
 
     struct Envelope: Decodable {
@@ -70,12 +68,15 @@ public struct KlingProvider: VideoProvider {
         mode == .imageToVideo ? "/v1/videos/image2video" : "/v1/videos/text2video"
     }
 
-    func headers() -> HTTPHeaders {
-        ["Authorization": "Bearer \(tokens.token())", "Content-Type": "application/json"]
+    func headers(_ credential: ProviderCredential) throws(ProviderFailure) -> HTTPHeaders {
+        guard case .kling(let tokens) = credential.auth else {
+            throw .credentialRefused("the credential '\(credential.name)' has no Kling access and secret key")
+        }
+        return ["Authorization": "Bearer \(tokens.token())", "Content-Type": "application/json"]
     }
 
-    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
-        if request.resubmission, let existing = try await lookUp(externalID: request.jobID, mode: request.mode) {
+    public func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission {
+        if request.resubmission, let existing = try await lookUp(externalID: request.jobID, mode: request.mode, on: credential) {
             logger.info("kling task found by external_task_id; not submitting again", metadata: ["job_id": .string(request.jobID)])
             return existing
         }
@@ -88,8 +89,9 @@ public struct KlingProvider: VideoProvider {
         }
         let body = CreateBody(
             model_name: request.upstreamModel, prompt: request.prompt, mode: "pro", duration: String(request.duration),
-            aspect_ratio: request.mode == .textToVideo ? request.aspectRatio.rawValue : nil, image: image, external_task_id: request.jobID)
-        let response = try await http.send(.POST, baseURL + path(request.mode), headers: headers(), body: try encode(body))
+            aspect_ratio: request.mode == .textToVideo ? request.aspectRatio.rawValue : nil, image: image, external_task_id: request.jobID,
+            callback_url: request.callbackURL)
+        let response = try await http.send(.POST, credential.baseURL + path(request.mode), headers: try headers(credential), body: try encode(body))
         let envelope = try? JSONDecoder().decode(Envelope.self, from: response.body)
         guard response.isSuccess, let envelope, envelope.code == 0 else {
             throw failure(response, envelope)
@@ -101,8 +103,8 @@ public struct KlingProvider: VideoProvider {
     }
 
     /// The task created earlier for this job, if Kling has one.
-    func lookUp(externalID: String, mode: GenerationMode) async throws(ProviderFailure) -> ProviderSubmission? {
-        let response = try await http.send(.GET, baseURL + path(mode) + "/" + escape(externalID), headers: headers())
+    func lookUp(externalID: String, mode: GenerationMode, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission? {
+        let response = try await http.send(.GET, credential.baseURL + path(mode) + "/" + escape(externalID), headers: try headers(credential))
         let envelope = try? JSONDecoder().decode(Envelope.self, from: response.body)
         if response.isSuccess, let envelope, envelope.code == 0, let taskID = envelope.data?.task_id {
             return ProviderSubmission(providerJobID: taskID, providerRequestID: envelope.request_id)
@@ -111,9 +113,9 @@ public struct KlingProvider: VideoProvider {
         throw failure(response, envelope)
     }
 
-    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
-        let url = baseURL + path(handle.request.mode) + "/" + escape(handle.providerJobID)
-        let response = try await http.send(.GET, url, headers: headers())
+    public func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll {
+        let url = credential.baseURL + path(handle.request.mode) + "/" + escape(handle.providerJobID)
+        let response = try await http.send(.GET, url, headers: try headers(credential))
         guard response.isSuccess else {
             throw failure(response, try? JSONDecoder().decode(Envelope.self, from: response.body))
         }
@@ -139,28 +141,40 @@ public struct KlingProvider: VideoProvider {
         }
     }
 
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure) {
         guard let url = result.videoURL else { throw .retryable("no Kling video URL to fetch", retryAfter: nil) }
         try await http.fetchResultFile(url, headers: [], to: destination, provider: "Kling")
     }
 
-    /// Kling's error codes: auth 1000–1004, account 1100–1102, parameters 1200–1203, content
-    /// policy 1301, rate and concurrency 1302/1303, server 5000–5002.
+    /// Kling's service codes (docs/providers/errors.md): auth 1000–1004 and account 1100–1103 and
+    /// the IP allow-list 1304 refuse the credential; rate and concurrency 1302/1303 and server
+    /// 5000–5002 are retryable; content policy 1301 is the caller's, as are parameters 1200–1203 and
+    /// the platform strategy 1300.
+    static func documentedClass(_ code: Int) -> ErrorClass? {
+        switch code {
+        case 1000...1004, 1100...1103, 1304: .credential
+        case 1302, 1303, 5000...5002: .retryable
+        case 1200...1203, 1300: .request
+        default: nil
+        }
+    }
+
     func failure(_ response: ProviderHTTP.Response, _ envelope: Envelope?) -> ProviderFailure {
         let code = envelope?.code
         let message = envelope?.message
-        switch code {
-        case 1301?:
+        if code == 1301 {
             return .final(JobFailure(.contentPolicyViolation, "Kling refused the content (code 1301): \(message ?? "content policy")"))
-        case 1302?, 1303?, 5000?, 5001?, 5002?:
-            return .retryable("Kling answered code \(code!) (\(message ?? ""))", retryAfter: response.retryAfter)
-        case let code? where (1000...1004).contains(code) || (1100...1102).contains(code) || (1200...1203).contains(code):
-            return .final(JobFailure(.providerError, "Kling refused the task (code \(code)): \(message ?? "no message")"))
-        default:
+        }
+        guard let code, let documented = Self.documentedClass(code) else {
             if response.isSuccess {
                 return .final(JobFailure(.providerError, "Kling answered code \(code.map(String.init) ?? "none"): \(message ?? "no message")"))
             }
             return response.failure(provider: "Kling", code: code.map(String.init), message: message)
+        }
+        switch documented {
+        case .retryable: return .retryable("Kling answered code \(code) (\(message ?? ""))", retryAfter: response.retryAfter)
+        case .credential: return .credentialRefused("Kling refused the credential (code \(code)): \(message ?? "no message")")
+        case .request: return .final(JobFailure(.providerError, "Kling refused the task (code \(code)): \(message ?? "no message")"))
         }
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import VideogateDomain
 
-/// Credentials, base URLs and limits of the real providers (operations.md). A provider without
-/// credentials is not built, and its models are unavailable to live keys.
+/// Credentials, base URLs and limits of the real providers (operations.md): the single-credential
+/// variables and the providers file. A provider without credentials is not built, and its models
+/// are unavailable to live keys.
 public struct ProviderSettings: Sendable {
     public var openAIKey: String?
     public var openAIBaseURL = "https://api.openai.com/v1"
@@ -25,37 +26,84 @@ public struct ProviderSettings: Sendable {
 
     public init() {}
 
-    /// Providers that have credentials.
-    public var configured: Set<ProviderKind> {
-        var kinds = Set<ProviderKind>()
-        if openAIKey != nil { kinds.insert(.sora) }
-        if geminiKey != nil { kinds.insert(.veo) }
-        if klingAccessKey != nil && klingSecretKey != nil { kinds.insert(.kling) }
-        if dashscopeKey != nil { kinds.insert(.wan) }
-        if arkKey != nil { kinds.insert(.seedance) }
-        return kinds
+    /// The providers file, when one is configured: more credentials, and model aliases.
+    public var file = ProvidersFile()
+    /// Where `env:` references of the providers file are read.
+    public var environment: [String: String] = [:]
+
+    /// The single-credential variables as credential entries, one per provider that has them,
+    /// named after the provider (`kling`), secrets as `env:` references.
+    public var environmentDefinitions: [CredentialDefinition] {
+        var definitions: [CredentialDefinition] = []
+        if openAIKey != nil {
+            definitions.append(
+                CredentialDefinition(
+                    name: "sora", provider: "sora", baseURL: openAIBaseURL, apiKey: "env:OPENAI_API_KEY",
+                    auth: openAIAuth == .bearer ? nil : openAIAuth.rawValue))
+        }
+        if geminiKey != nil { definitions.append(CredentialDefinition(name: "veo", provider: "veo", baseURL: geminiBaseURL, apiKey: "env:GEMINI_API_KEY")) }
+        if klingAccessKey != nil && klingSecretKey != nil {
+            definitions.append(
+                CredentialDefinition(
+                    name: "kling", provider: "kling", baseURL: klingBaseURL, accessKey: "env:KLING_ACCESS_KEY", secretKey: "env:KLING_SECRET_KEY"))
+        }
+        if dashscopeKey != nil { definitions.append(CredentialDefinition(name: "wan", provider: "wan", baseURL: dashscopeBaseURL, apiKey: "env:DASHSCOPE_API_KEY")) }
+        if arkKey != nil { definitions.append(CredentialDefinition(name: "seedance", provider: "seedance", baseURL: arkBaseURL, apiKey: "env:ARK_API_KEY")) }
+        return definitions
     }
 
-    /// The adapters of the configured providers, sharing one HTTP client and one outbound client.
-    public func makeProviders(client: HTTPClient, outbound: OutboundClient, probe: MediaProbe, logger: Logger) -> [ProviderKind: any VideoProvider] {
+    /// The environment that resolves the single-credential variables' references: `environment`
+    /// with the values set on these settings.
+    var resolvingEnvironment: [String: String] {
+        var values = environment
+        values["OPENAI_API_KEY"] = openAIKey
+        values["GEMINI_API_KEY"] = geminiKey
+        values["KLING_ACCESS_KEY"] = klingAccessKey
+        values["KLING_SECRET_KEY"] = klingSecretKey
+        values["DASHSCOPE_API_KEY"] = dashscopeKey
+        values["ARK_API_KEY"] = arkKey
+        return values
+    }
+
+    /// Every credential: the single-credential variables' first, then the file's. A name used
+    /// twice, or an entry that cannot be resolved, is refused with a message naming the field.
+    public func credentials() throws(ProvidersFileError) -> [ProviderCredential] {
+        let values = resolvingEnvironment
+        var credentials: [ProviderCredential] = []
+        for definition in environmentDefinitions {
+            credentials.append(try definition.resolve(environment: values, field: "environment (\(definition.name))"))
+        }
+        for (index, definition) in file.credentials.enumerated() {
+            let field = "credentials[\(index)]"
+            guard !credentials.contains(where: { $0.name == definition.name }) else {
+                throw ProvidersFileError(
+                    "\(field).name: '\(definition.name)' is the name of the credential made from the \(definition.name) variables; choose another")
+            }
+            credentials.append(try definition.resolve(environment: environment, field: field))
+        }
+        return credentials
+    }
+
+    /// Providers that have at least one credential.
+    public var configured: Set<ProviderKind> {
+        Set(((try? credentials()) ?? []).map(\.provider))
+    }
+
+    /// One adapter per provider that has credentials, sharing one HTTP client and one outbound client.
+    public func makeProviders(
+        kinds: Set<ProviderKind>, client: HTTPClient, outbound: OutboundClient, probe: MediaProbe, logger: Logger
+    ) -> [ProviderKind: any VideoProvider] {
         func http() -> ProviderHTTP { ProviderHTTP(client: client, outbound: outbound, concurrency: concurrency) }
         var providers: [ProviderKind: any VideoProvider] = [:]
-        if let key = openAIKey {
-            providers[.sora] = SoraProvider(
-                http: http(), baseURL: openAIBaseURL, apiKey: key, auth: openAIAuth, probe: probe, schedule: pollSchedule, logger: logger)
-        }
-        if let key = geminiKey {
-            providers[.veo] = VeoProvider(http: http(), baseURL: geminiBaseURL, apiKey: key, schedule: pollSchedule, logger: logger)
-        }
-        if let access = klingAccessKey, let secret = klingSecretKey {
-            providers[.kling] = KlingProvider(
-                http: http(), baseURL: klingBaseURL, tokens: KlingTokens(accessKey: access, secretKey: secret), schedule: pollSchedule, logger: logger)
-        }
-        if let key = dashscopeKey {
-            providers[.wan] = WanProvider(http: http(), baseURL: dashscopeBaseURL, apiKey: key, schedule: pollSchedule, logger: logger)
-        }
-        if let key = arkKey {
-            providers[.seedance] = SeedanceProvider(http: http(), baseURL: arkBaseURL, apiKey: key, schedule: pollSchedule, logger: logger)
+        for kind in kinds {
+            switch kind {
+            case .sora: providers[.sora] = SoraProvider(http: http(), probe: probe, schedule: pollSchedule, logger: logger)
+            case .veo: providers[.veo] = VeoProvider(http: http(), schedule: pollSchedule, logger: logger)
+            case .kling: providers[.kling] = KlingProvider(http: http(), schedule: pollSchedule, logger: logger)
+            case .wan: providers[.wan] = WanProvider(http: http(), schedule: pollSchedule, logger: logger)
+            case .seedance: providers[.seedance] = SeedanceProvider(http: http(), schedule: pollSchedule, logger: logger)
+            case .sandbox: break
+            }
         }
         return providers
     }

@@ -8,7 +8,8 @@ import VideogateDomain
 /// - Auth: `Authorization: Bearer ARK_API_KEY`.
 /// - Create: `POST /contents/generations/tasks` with `{"model", "content": [{"type": "text", "text"},
 ///   {"type": "image_url", "image_url": {"url"}, "role": "first_frame"}?], "ratio", "duration",
-///   "resolution": "720p", "watermark": false}` (the image a URL or a `data:` URI); answer `{"id"}`.
+///   "resolution": "720p", "watermark": false, "callback_url"?}` (the image a URL or a `data:` URI;
+///   `callback_url` when callbacks are on); answer `{"id"}`.
 /// - Status: `GET /contents/generations/tasks/{id}`: `queued`, `running`, `succeeded`
 ///   (`content.video_url`), `failed` (`error.code`, `error.message`), `cancelled`, `expired`.
 /// - Errors `{"error": {"code", "message", "type"}}`; content refusals have codes starting with
@@ -20,17 +21,13 @@ public struct SeedanceProvider: VideoProvider {
     public let kind = ProviderKind.seedance
     public let schedule: PollSchedule
     let http: ProviderHTTP
-    let baseURL: String
-    let apiKey: String
     let logger: Logger
 
     /// Seedance 1.5 pro renders take about a minute.
     public static let defaultSchedule = PollSchedule(firstPoll: 30, interval: 10, maxInterval: 45)
 
-    public init(http: ProviderHTTP, baseURL: String, apiKey: String, schedule: PollSchedule? = nil, logger: Logger) {
+    public init(http: ProviderHTTP, schedule: PollSchedule? = nil, logger: Logger) {
         self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.apiKey = apiKey
         self.schedule = schedule ?? Self.defaultSchedule
         self.logger = logger
     }
@@ -49,6 +46,7 @@ public struct SeedanceProvider: VideoProvider {
         let duration: Int
         let resolution: String
         let watermark: Bool
+        let callback_url: String?
     }
 
     struct ErrorBody: Decodable {
@@ -67,17 +65,19 @@ public struct SeedanceProvider: VideoProvider {
         let error: ErrorBody.Detail?
     }
 
-    var headers: HTTPHeaders { ["Authorization": "Bearer \(apiKey)", "Content-Type": "application/json"] }
+    func headers(_ credential: ProviderCredential) -> HTTPHeaders {
+        ["Authorization": "Bearer \(credential.apiKey)", "Content-Type": "application/json"]
+    }
 
-    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+    public func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission {
         var content = [CreateBody.Content(type: "text", text: request.prompt, image_url: nil, role: nil)]
         if request.mode == .imageToVideo, let image = request.image {
             content.append(.init(type: "image_url", text: nil, image_url: .init(url: image.urlOrDataURI), role: "first_frame"))
         }
         let body = CreateBody(
             model: request.upstreamModel, content: content, ratio: request.aspectRatio.rawValue, duration: request.duration,
-            resolution: "720p", watermark: false)
-        let response = try await http.send(.POST, baseURL + "/contents/generations/tasks", headers: headers, body: try encode(body))
+            resolution: "720p", watermark: false, callback_url: request.callbackURL)
+        let response = try await http.send(.POST, credential.baseURL + "/contents/generations/tasks", headers: headers(credential), body: try encode(body))
         guard response.isSuccess else { throw failure(response) }
         guard let task = try? JSONDecoder().decode(Task.self, from: response.body), let id = task.id, !id.isEmpty else {
             throw .final(JobFailure(.providerError, "ModelArk accepted the task without a readable id."))
@@ -85,8 +85,8 @@ public struct SeedanceProvider: VideoProvider {
         return ProviderSubmission(providerJobID: id, providerRequestID: response.headers.first(name: "x-request-id"))
     }
 
-    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
-        let response = try await http.send(.GET, baseURL + "/contents/generations/tasks/" + escape(handle.providerJobID), headers: headers)
+    public func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll {
+        let response = try await http.send(.GET, credential.baseURL + "/contents/generations/tasks/" + escape(handle.providerJobID), headers: headers(credential))
         guard response.isSuccess else { throw failure(response) }
         let task = try response.decode(Task.self, provider: "ModelArk")
         switch task.status {
@@ -107,7 +107,7 @@ public struct SeedanceProvider: VideoProvider {
         }
     }
 
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure) {
         guard let url = result.videoURL else { throw .retryable("no Seedance video URL to fetch", retryAfter: nil) }
         try await http.fetchResultFile(url, headers: [], to: destination, provider: "Seedance")
     }
@@ -125,9 +125,42 @@ public struct SeedanceProvider: VideoProvider {
         return JobFailure(.providerError, "Seedance failed the task (\(code ?? "no code")): \(message ?? "no message")")
     }
 
+    /// ModelArk's documented codes (docs/providers/errors.md); a dotted code without an entry takes
+    /// its parent's (`RateLimitExceeded.EndpointRPMExceeded`, `InvalidParameter.Duration`).
+    static let documentedClasses: [String: ErrorClass] = [
+        "AuthenticationError": .credential,
+        "InvalidAccountStatus": .credential,
+        "AccessDenied": .credential,
+        "AccountOverdueError": .credential,
+        "OperationDenied.ServiceOverdue": .credential,
+        "OperationDenied.ServiceNotOpen": .credential,
+        "ModelNotOpen": .credential,
+        "InvalidEndpointOrModel.ModelIDAccessDisabled": .credential,
+        "InvalidEndpoint.ClosedEndpoint": .credential,
+        "QuotaExceeded": .credential,
+        "SetLimitExceeded": .credential,
+        "RateLimitExceeded": .retryable,
+        "ModelAccountRpmRateLimitExceeded": .retryable,
+        "APIAccountRpmRateLimitExceeded": .retryable,
+        "ModelAccountIpmRateLimitExceeded": .retryable,
+        "AccountRateLimitExceeded": .retryable,
+        "InflightBatchsizeExceeded": .retryable,
+        "ServerOverloaded": .retryable,
+        "RequestBurstTooFast": .retryable,
+        "InternalServiceError": .retryable,
+        "MissingParameter": .request,
+        "InvalidParameter": .request,
+        "InvalidImageURL": .request,
+        "InvalidEndpointOrModel.NotFound": .request,
+        "InvalidEndpoint.NotFound": .request,
+        "NotFound": .request,
+        "ResourceNotFound": .request,
+    ]
+
     func failure(_ response: ProviderHTTP.Response) -> ProviderFailure {
         let detail = (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error
         if Self.isSensitive(detail?.code) { return .final(jobFailure(code: detail?.code, message: detail?.message)) }
-        return response.failure(provider: "ModelArk", code: detail?.code, message: detail?.message)
+        let documented = ErrorClass.of(detail?.code, in: Self.documentedClasses)
+        return response.failure(provider: "ModelArk", code: detail?.code, message: detail?.message, documented: documented)
     }
 }

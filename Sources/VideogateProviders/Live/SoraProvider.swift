@@ -28,9 +28,6 @@ public struct SoraProvider: VideoProvider {
     public let kind = ProviderKind.sora
     public let schedule: PollSchedule
     let http: ProviderHTTP
-    let baseURL: String
-    let apiKey: String
-    let auth: AuthStyle
     let probe: MediaProbe
     let logger: Logger
 
@@ -38,13 +35,10 @@ public struct SoraProvider: VideoProvider {
     public static let defaultSchedule = PollSchedule(firstPoll: 45, interval: 10, maxInterval: 60)
 
     public init(
-        http: ProviderHTTP, baseURL: String, apiKey: String, auth: AuthStyle = .bearer, probe: MediaProbe = MediaProbe(),
+        http: ProviderHTTP, probe: MediaProbe = MediaProbe(),
         schedule: PollSchedule? = nil, logger: Logger
     ) {
         self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.apiKey = apiKey
-        self.auth = auth
         self.probe = probe
         self.schedule = schedule ?? Self.defaultSchedule
         self.logger = logger
@@ -70,11 +64,9 @@ public struct SoraProvider: VideoProvider {
         let error: Detail?
     }
 
-    var authHeaders: HTTPHeaders {
-        switch auth {
-        case .bearer: ["Authorization": "Bearer \(apiKey)"]
-        case .apiKey: ["api-key": apiKey]
-        }
+    func authHeaders(_ credential: ProviderCredential) -> HTTPHeaders {
+        if case .openAI(let key, .apiKey) = credential.auth { return ["api-key": key] }
+        return ["Authorization": "Bearer \(credential.apiKey)"]
     }
 
     /// `WIDTHxHEIGHT` of an aspect ratio at Sora's 720p sizes.
@@ -86,7 +78,7 @@ public struct SoraProvider: VideoProvider {
         }
     }
 
-    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+    public func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission {
         let (width, height) = Self.size(request.aspectRatio)
         var form = MultipartForm()
         form.add("model", request.upstreamModel)
@@ -103,9 +95,9 @@ public struct SoraProvider: VideoProvider {
             }
             form.addFile("input_reference", filename: "input_reference.png", contentType: "image/png", data: fitted)
         }
-        var headers = authHeaders
+        var headers = authHeaders(credential)
         headers.add(name: "Content-Type", value: form.contentType)
-        let response = try await http.send(.POST, baseURL + "/videos", headers: headers, body: form.body())
+        let response = try await http.send(.POST, credential.baseURL + "/videos", headers: headers, body: form.body())
         guard response.isSuccess else { throw failure(response) }
         guard let video = try? JSONDecoder().decode(Video.self, from: response.body), let id = video.id, !id.isEmpty else {
             throw .final(JobFailure(.providerError, "The Videos API accepted the request without a readable video id."))
@@ -113,8 +105,8 @@ public struct SoraProvider: VideoProvider {
         return ProviderSubmission(providerJobID: id, providerRequestID: response.headers.first(name: "x-request-id"))
     }
 
-    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
-        let response = try await http.send(.GET, baseURL + "/videos/" + escape(handle.providerJobID), headers: authHeaders)
+    public func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll {
+        let response = try await http.send(.GET, credential.baseURL + "/videos/" + escape(handle.providerJobID), headers: authHeaders(credential))
         guard response.isSuccess else { throw failure(response) }
         let video = try response.decode(Video.self, provider: "The Videos API")
         switch video.status {
@@ -135,17 +127,38 @@ public struct SoraProvider: VideoProvider {
         }
     }
 
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
-        let url = baseURL + "/videos/" + escape(handle.providerJobID) + "/content?variant=video"
-        try await http.download(url, headers: authHeaders, to: destination, provider: "Sora")
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure) {
+        let url = credential.baseURL + "/videos/" + escape(handle.providerJobID) + "/content?variant=video"
+        try await http.download(url, headers: authHeaders(credential), to: destination, provider: "Sora")
     }
+
+    /// The OpenAI API's documented codes and types (docs/providers/errors.md; `invalid_request_error`
+    /// is left to the status, since 401s and 404s carry it too). Both 429s differ only
+    /// here: `rate_limit_exceeded` passes, `insufficient_quota` (no credit, or the monthly spend
+    /// limit) stays until someone pays, so it refuses the credential.
+    static let documentedClasses: [String: ErrorClass] = [
+        "invalid_api_key": .credential,
+        "invalid_authentication": .credential,
+        "account_deactivated": .credential,
+        "unsupported_country_region_territory": .credential,
+        "insufficient_quota": .credential,
+        "credit_balance_exhausted": .credential,
+        "billing_hard_limit_reached": .credential,
+        "rate_limit_exceeded": .retryable,
+        "slow_down": .retryable,
+        "server_is_overloaded": .retryable,
+        "server_error": .retryable,
+        "video_not_found": .request,
+    ]
 
     func failure(_ response: ProviderHTTP.Response) -> ProviderFailure {
         let detail = (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error
-        if response.status == 400, PolicyWords.mentionsPolicy(detail?.code) || PolicyWords.mentionsPolicy(detail?.message) {
+        // The code first: a billing refusal can carry `type: insufficient_quota` with a more precise code.
+        let documented = ErrorClass.of(detail?.code, in: Self.documentedClasses) ?? ErrorClass.of(detail?.type, in: Self.documentedClasses)
+        if response.status == 400, (documented ?? .request) == .request, PolicyWords.mentionsPolicy(detail?.code) || PolicyWords.mentionsPolicy(detail?.message) {
             return .final(JobFailure(.contentPolicyViolation, "Sora refused the content (\(detail?.code ?? "moderation")): \(detail?.message ?? "")"))
         }
-        return response.failure(provider: "The Videos API", code: detail?.code ?? detail?.type, message: detail?.message)
+        return response.failure(provider: "The Videos API", code: detail?.code ?? detail?.type, message: detail?.message, documented: documented)
     }
 }
 

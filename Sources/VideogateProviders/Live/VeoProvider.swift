@@ -3,7 +3,8 @@ import Logging
 import NIOHTTP1
 import VideogateDomain
 
-/// Google Veo through the Gemini API (https://ai.google.dev/gemini-api/docs/video).
+/// Google Veo through the Gemini API (https://ai.google.dev/gemini-api/docs/video); credentials on
+/// the route `vertex` go through Vertex AI instead (`VeoProvider+Vertex.swift`).
 ///
 /// - Auth: `x-goog-api-key: KEY`.
 /// - Create: `POST /models/{model}:predictLongRunning` with `{"instances": [{"prompt", "image"?:
@@ -21,17 +22,13 @@ public struct VeoProvider: VideoProvider {
     public let kind = ProviderKind.veo
     public let schedule: PollSchedule
     let http: ProviderHTTP
-    let baseURL: String
-    let apiKey: String
     let logger: Logger
 
     /// Veo 3.1 renders take one to a few minutes.
     public static let defaultSchedule = PollSchedule(firstPoll: 40, interval: 10, maxInterval: 45)
 
-    public init(http: ProviderHTTP, baseURL: String, apiKey: String, schedule: PollSchedule? = nil, logger: Logger) {
+    public init(http: ProviderHTTP, schedule: PollSchedule? = nil, logger: Logger) {
         self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.apiKey = apiKey
         self.schedule = schedule ?? Self.defaultSchedule
         self.logger = logger
     }
@@ -55,9 +52,12 @@ public struct VeoProvider: VideoProvider {
 
     struct Operation: Decodable {
         struct Failure: Decodable {
+            /// A `google.rpc.ErrorInfo` (or another detail, whose `reason` is then nil).
+            struct Detail: Decodable { let reason: String? }
             let code: Int?
             let message: String?
             let status: String?
+            let details: [Detail]?
         }
         struct Response: Decodable {
             struct Generated: Decodable {
@@ -79,9 +79,12 @@ public struct VeoProvider: VideoProvider {
 
     struct ErrorBody: Decodable { let error: Operation.Failure? }
 
-    var headers: HTTPHeaders { ["x-goog-api-key": apiKey, "Content-Type": "application/json"] }
+    func headers(_ credential: ProviderCredential) -> HTTPHeaders {
+        ["x-goog-api-key": credential.apiKey, "Content-Type": "application/json"]
+    }
 
-    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+    public func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission {
+        if credential.route == .vertex { return try await vertexSubmit(request, on: credential) }
         var image: CreateBody.Instance.Image?
         if request.mode == .imageToVideo, let source = request.image {
             let (data, mediaType) = try await http.imageBytes(source, limits: ImageLimits.of(.veo), provider: .veo)
@@ -90,8 +93,8 @@ public struct VeoProvider: VideoProvider {
         let body = CreateBody(
             instances: [.init(prompt: request.prompt, image: image)],
             parameters: .init(aspectRatio: request.aspectRatio == .portrait ? "9:16" : "16:9", durationSeconds: request.duration))
-        let url = baseURL + "/models/" + escape(request.upstreamModel) + ":predictLongRunning"
-        let response = try await http.send(.POST, url, headers: headers, body: try encode(body))
+        let url = credential.baseURL + "/models/" + escape(request.upstreamModel) + ":predictLongRunning"
+        let response = try await http.send(.POST, url, headers: headers(credential), body: try encode(body))
         guard response.isSuccess else { throw failure(response) }
         guard let operation = try? JSONDecoder().decode(Operation.self, from: response.body), let name = operation.name, !name.isEmpty else {
             throw .final(JobFailure(.providerError, "The Gemini API accepted the request without a readable operation name."))
@@ -99,10 +102,11 @@ public struct VeoProvider: VideoProvider {
         return ProviderSubmission(providerJobID: name, providerRequestID: response.headers.first(name: "x-goog-request-id"))
     }
 
-    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
+    public func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll {
+        if credential.route == .vertex { return try await vertexPoll(handle, on: credential) }
         // The operation name is a path (`models/M/operations/ID`): its slashes stay.
         let name = handle.providerJobID.split(separator: "/").map { escape(String($0)) }.joined(separator: "/")
-        let response = try await http.send(.GET, baseURL + "/" + name, headers: headers)
+        let response = try await http.send(.GET, credential.baseURL + "/" + name, headers: headers(credential))
         guard response.isSuccess else { throw failure(response) }
         let operation = try response.decode(Operation.self, provider: "The Gemini API")
         guard operation.done == true else { return .running(progress: nil) }
@@ -126,15 +130,16 @@ public struct VeoProvider: VideoProvider {
 
     /// Downloads the video URI under the outbound rules. The key goes only to the configured Gemini
     /// origin: a URI on any other scheme, host or port (a response can name any) is fetched without it.
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure) {
+        if credential.route == .vertex { return try await vertexFetchResult(result, to: destination, on: credential) }
         guard let url = result.videoURL else { throw .retryable("no Veo video URI to fetch", retryAfter: nil) }
-        let headers = sendsKey(to: url) ? [("x-goog-api-key", apiKey)] : []
+        let headers = sendsKey(to: url, on: credential) ? [("x-goog-api-key", credential.apiKey)] : []
         try await http.fetchResultFile(url, headers: headers, to: destination, provider: "Veo")
     }
 
     /// True when `url` has the configured base URL's scheme, host and port (the scheme's default port
     /// when none is written): only then does a download carry the Gemini key.
-    public func sendsKey(to url: String) -> Bool { Self.sameOrigin(url, baseURL) }
+    public func sendsKey(to url: String, on credential: ProviderCredential) -> Bool { Self.sameOrigin(url, credential.baseURL) }
 
     private static func sameOrigin(_ first: String, _ second: String) -> Bool {
         func origin(_ url: String) -> (scheme: String, host: String, port: Int)? {
@@ -149,11 +154,31 @@ public struct VeoProvider: VideoProvider {
         return first == second
     }
 
+    /// The Gemini API's `google.rpc` statuses (docs/providers/errors.md). `FAILED_PRECONDITION` is
+    /// the project's billing or region; a bad or expired key is `INVALID_ARGUMENT` with the
+    /// `ErrorInfo` reason `API_KEY_INVALID`, see `keyReasons`.
+    static let documentedClasses: [String: ErrorClass] = [
+        "UNAUTHENTICATED": .credential,
+        "PERMISSION_DENIED": .credential,
+        "FAILED_PRECONDITION": .credential,
+        "RESOURCE_EXHAUSTED": .retryable,
+        "INTERNAL": .retryable,
+        "UNAVAILABLE": .retryable,
+        "DEADLINE_EXCEEDED": .retryable,
+        "INVALID_ARGUMENT": .request,
+        "NOT_FOUND": .request,
+    ]
+
+    /// `ErrorInfo` reasons that blame the key whatever the status.
+    static let keyReasons: Set<String> = ["API_KEY_INVALID", "API_KEY_EXPIRED"]
+
     func failure(_ response: ProviderHTTP.Response) -> ProviderFailure {
         let detail = (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error
-        if response.status == 400, PolicyWords.mentionsPolicy(detail?.message) {
+        let refusesKey = detail?.details?.contains { Self.keyReasons.contains($0.reason ?? "") } ?? false
+        let documented: ErrorClass? = refusesKey ? .credential : ErrorClass.of(detail?.status, in: Self.documentedClasses)
+        if response.status == 400, (documented ?? .request) == .request, PolicyWords.mentionsPolicy(detail?.message) {
             return .final(JobFailure(.contentPolicyViolation, "Veo refused the content: \(detail?.message ?? "")"))
         }
-        return response.failure(provider: "The Gemini API", code: detail?.status, message: detail?.message)
+        return response.failure(provider: "The Gemini API", code: detail?.status, message: detail?.message, documented: documented)
     }
 }

@@ -20,17 +20,13 @@ public struct WanProvider: VideoProvider {
     public let kind = ProviderKind.wan
     public let schedule: PollSchedule
     let http: ProviderHTTP
-    let baseURL: String
-    let apiKey: String
     let logger: Logger
 
     /// WAN 2.5 renders take a few minutes.
     public static let defaultSchedule = PollSchedule(firstPoll: 60, interval: 15, maxInterval: 60)
 
-    public init(http: ProviderHTTP, baseURL: String, apiKey: String, schedule: PollSchedule? = nil, logger: Logger) {
+    public init(http: ProviderHTTP, schedule: PollSchedule? = nil, logger: Logger) {
         self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.apiKey = apiKey
         self.schedule = schedule ?? Self.defaultSchedule
         self.logger = logger
     }
@@ -73,7 +69,7 @@ public struct WanProvider: VideoProvider {
         }
     }
 
-    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+    public func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission {
         let body: CreateBody
         if request.mode == .imageToVideo, let image = request.image {
             body = CreateBody(
@@ -84,8 +80,8 @@ public struct WanProvider: VideoProvider {
                 model: request.upstreamModel, input: .init(prompt: request.prompt, img_url: nil),
                 parameters: .init(size: Self.size(request.aspectRatio), resolution: nil, duration: request.duration))
         }
-        let headers: HTTPHeaders = ["Authorization": "Bearer \(apiKey)", "Content-Type": "application/json", "X-DashScope-Async": "enable"]
-        let response = try await http.send(.POST, baseURL + "/services/aigc/video-generation/video-synthesis", headers: headers, body: try encode(body))
+        let headers: HTTPHeaders = ["Authorization": "Bearer \(credential.apiKey)", "Content-Type": "application/json", "X-DashScope-Async": "enable"]
+        let response = try await http.send(.POST, credential.baseURL + "/services/aigc/video-generation/video-synthesis", headers: headers, body: try encode(body))
         let answer = try? JSONDecoder().decode(Answer.self, from: response.body)
         guard response.isSuccess else { throw failure(response, code: answer?.code, message: answer?.message) }
         guard let answer, let taskID = answer.output?.task_id, !taskID.isEmpty else {
@@ -94,8 +90,8 @@ public struct WanProvider: VideoProvider {
         return ProviderSubmission(providerJobID: taskID, providerRequestID: answer.request_id)
     }
 
-    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
-        let response = try await http.send(.GET, baseURL + "/tasks/" + escape(handle.providerJobID), headers: ["Authorization": "Bearer \(apiKey)"])
+    public func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll {
+        let response = try await http.send(.GET, credential.baseURL + "/tasks/" + escape(handle.providerJobID), headers: ["Authorization": "Bearer \(credential.apiKey)"])
         guard response.isSuccess else {
             let answer = try? JSONDecoder().decode(Answer.self, from: response.body)
             throw failure(response, code: answer?.code, message: answer?.message)
@@ -124,7 +120,7 @@ public struct WanProvider: VideoProvider {
         }
     }
 
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure) {
         guard let url = result.videoURL else { throw .retryable("no WAN video URL to fetch", retryAfter: nil) }
         try await http.fetchResultFile(url, headers: [], to: destination, provider: "WAN")
     }
@@ -133,13 +129,41 @@ public struct WanProvider: VideoProvider {
         code.hasPrefix("DataInspection") || code.contains("Inappropriate") || code.contains("Moderation")
     }
 
+    /// DashScope's documented codes (docs/providers/errors.md). `Arrearage` comes with HTTP 400 and
+    /// `InternalError.*` need not come with a 5xx, so the code decides before the status.
+    static let documentedClasses: [String: ErrorClass] = [
+        "InvalidApiKey": .credential,
+        "AccessDenied": .credential,
+        "AccessDenied.Unpurchased": .credential,
+        "Arrearage": .credential,
+        "AllocationQuota.FreeTierOnly": .credential,
+        "AllocationQuota.FreeExceeded": .credential,
+        "PrepaidBillOverdue": .credential,
+        "PostpaidBillOverdue": .credential,
+        "CommodityNotPurchased": .credential,
+        "WorkSpaceNotFound": .credential,
+        "Throttling": .retryable,
+        "Throttling.RateQuota": .retryable,
+        "Throttling.AllocationQuota": .retryable,
+        "InternalError": .retryable,
+        "SystemError": .retryable,
+        "ModelUnavailable": .retryable,
+        "RequestTimeOut": .retryable,
+        "InvalidParameter": .request,
+        "BadRequest": .request,
+        "InvalidURL": .request,
+        "ModelNotFound": .request,
+        "UnsupportedOperation": .request,
+    ]
+
     func failure(_ response: ProviderHTTP.Response, code: String?, message: String?) -> ProviderFailure {
         if let code, Self.isModeration(code) {
             return .final(JobFailure(.contentPolicyViolation, "WAN refused the content (\(code)): \(message ?? "content moderation")"))
         }
-        if response.isSuccess {
+        let documented = ErrorClass.of(code, in: Self.documentedClasses)
+        if response.isSuccess && documented == nil {
             return .final(JobFailure(.providerError, "DashScope answered \(code ?? "no code"): \(message ?? "no message")"))
         }
-        return response.failure(provider: "DashScope", code: code, message: message)
+        return response.failure(provider: "DashScope", code: code, message: message, documented: documented)
     }
 }

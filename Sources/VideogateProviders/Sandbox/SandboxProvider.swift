@@ -66,12 +66,12 @@ public struct SandboxProvider: VideoProvider {
     }
 
     /// Accepts every job under the id `sbx_<jobID>`; calling it again for a job gives the same id.
-    public func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+    public func submit(_ request: ProviderRequest, on credential: ProviderCredential = .sandbox) async throws(ProviderFailure) -> ProviderSubmission {
         ProviderSubmission(providerJobID: "sbx_" + request.jobID)
     }
 
     /// Running (progress by elapsed time) until `delay` after submission, then the outcome the prompt's markers ask for.
-    public func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
+    public func poll(_ handle: ProviderHandle, on credential: ProviderCredential = .sandbox) async throws(ProviderFailure) -> ProviderPoll {
         let elapsed = clock.now().timeIntervalSince(handle.submittedAt)
         if delay > 0, elapsed < delay {
             return .running(progress: min(99, max(0, Int(elapsed / delay * 100))))
@@ -95,7 +95,7 @@ public struct SandboxProvider: VideoProvider {
     /// - Throws: `ProviderFailure.final` `invalid_image` when ffmpeg fails or times out on the start
     ///   image (the same input would fail again); `ProviderFailure.retryable` with ffmpeg's error
     ///   output when the test picture fails to render.
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential = .sandbox) async throws(ProviderFailure) {
         let request = handle.request
         let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
         let seconds = max(1, request.duration)

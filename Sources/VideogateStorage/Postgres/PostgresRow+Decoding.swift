@@ -127,6 +127,9 @@ extension Job {
         submittedAt = try row.optionalDate("submitted_at")
         completedAt = try row.optionalDate("completed_at")
         expiresAt = try row.optionalDate("expires_at")
+        credential = try row.value("credential")
+        credentialDefinition = try row.value("credential_definition")
+        routedModel = try row.value("routed_model")
         if let videoKey = try row.value("video_key", as: String?.self) {
             result = JobResult(
                 videoKey: videoKey, thumbnailKey: try row.value("thumbnail_key"), videoBytes: try row.value("video_bytes", as: Int64?.self) ?? 0,

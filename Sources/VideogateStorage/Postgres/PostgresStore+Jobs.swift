@@ -127,13 +127,13 @@ extension PostgresStore {
             INSERT INTO jobs (
                 id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
                 aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,
-                attempts, next_attempt_at, deadline_at, created_at, updated_at
+                attempts, next_attempt_at, deadline_at, created_at, updated_at, routed_model
             ) VALUES (
                 \(job.id), \(job.accountID), \(job.keyID), \(job.environment.rawValue), \(job.modelID), \(job.provider.rawValue),
                 \(job.upstreamModel), \(job.mode.rawValue), \(job.prompt), \(job.imageURL), \(job.imageKey), \(job.aspectRatio.rawValue),
                 \(job.duration), \(job.webhookURL), \(StoreCoding.encodeMetadata(job.metadata)), \(job.status.rawValue), \(job.progress),
                 \(job.creditsReserved), \(job.creditsUsed), 0, \(StoreCoding.millis(job.nextAttemptAt)), \(StoreCoding.millis(job.deadlineAt)),
-                \(StoreCoding.millis(job.createdAt)), \(StoreCoding.millis(job.updatedAt))
+                \(StoreCoding.millis(job.createdAt)), \(StoreCoding.millis(job.updatedAt)), \(job.routedModel)
             )
             """)
     }

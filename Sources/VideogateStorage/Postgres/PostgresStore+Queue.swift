@@ -135,6 +135,8 @@ extension PostgresStore {
                     expires_at = \(StoreCoding.millis(job.expiresAt)), video_key = \(result?.videoKey), thumbnail_key = \(result?.thumbnailKey),
                     video_bytes = \(result?.videoBytes), video_duration_ms = \(result?.durationMilliseconds),
                     video_width = \(result?.width), video_height = \(result?.height),
+                    provider = \(job.provider.rawValue), upstream_model = \(job.upstreamModel), credential = \(job.credential),
+                    credential_definition = \(job.credentialDefinition), routed_model = \(job.routedModel),
                     lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
                 WHERE id = \(job.id) AND status IN ('pending', 'processing')
                   AND (lease_token = \(fence.token)

@@ -85,7 +85,10 @@ enum JobColumns {
         "video_duration_ms",
         "video_width",
         "video_height",
-        "result_deleted"
+        "result_deleted",
+        "credential",
+        "credential_definition",
+        "routed_model",
     ]
     static let list = names.joined(separator: ", ")
     static let position: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
@@ -133,6 +136,9 @@ extension Job {
         submittedAt = StoreCoding.date(row["submitted_at"] as Int64?)
         completedAt = StoreCoding.date(row["completed_at"] as Int64?)
         expiresAt = StoreCoding.date(row["expires_at"] as Int64?)
+        credential = row["credential"]
+        credentialDefinition = row["credential_definition"]
+        routedModel = row["routed_model"]
         if let videoKey: String = row["video_key"] {
             result = JobResult(
                 videoKey: videoKey, thumbnailKey: row["thumbnail_key"], videoBytes: row["video_bytes"] ?? 0,

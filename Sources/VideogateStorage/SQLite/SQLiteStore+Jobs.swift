@@ -110,15 +110,15 @@ extension SQLiteStore {
                 INSERT INTO jobs (
                     id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
                     aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,
-                    attempts, next_attempt_at, deadline_at, created_at, updated_at
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                    attempts, next_attempt_at, deadline_at, created_at, updated_at, routed_model
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 job.id, job.accountID, job.keyID, job.environment.rawValue, job.modelID, job.provider.rawValue, job.upstreamModel,
                 job.mode.rawValue, job.prompt, job.imageURL, job.imageKey, job.aspectRatio.rawValue, job.duration, job.webhookURL,
                 StoreCoding.encodeMetadata(job.metadata), job.status.rawValue, job.progress, job.creditsReserved, job.creditsUsed,
                 StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.deadlineAt), StoreCoding.millis(job.createdAt),
-                StoreCoding.millis(job.updatedAt),
+                StoreCoding.millis(job.updatedAt), job.routedModel,
             ])
     }
 }

@@ -111,6 +111,7 @@ extension SQLiteStore {
                     provider_job_id = ?, provider_request_id = ?, next_attempt_at = ?, updated_at = ?,
                     submitted_at = ?, completed_at = ?, expires_at = ?, video_key = ?, thumbnail_key = ?,
                     video_bytes = ?, video_duration_ms = ?, video_width = ?, video_height = ?,
+                    provider = ?, upstream_model = ?, credential = ?, credential_definition = ?, routed_model = ?,
                     lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
                 WHERE id = ? AND status IN ('pending', 'processing')
                   AND (lease_token = ? OR (? IS NULL AND status = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at <= ?)))
@@ -120,7 +121,8 @@ extension SQLiteStore {
                 job.providerJobID, job.providerRequestID, StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.updatedAt),
                 StoreCoding.millis(job.submittedAt), StoreCoding.millis(job.completedAt), StoreCoding.millis(job.expiresAt),
                 result?.videoKey, result?.thumbnailKey, result?.videoBytes, result?.durationMilliseconds, result?.width,
-                result?.height, job.id, fence.token, fence.token, fence.unleasedAt,
+                result?.height, job.provider.rawValue, job.upstreamModel, job.credential, job.credentialDefinition, job.routedModel,
+                job.id, fence.token, fence.token, fence.unleasedAt,
             ])
         guard db.changesCount == 1 else { return false }
         switch transition.ledger {

@@ -67,19 +67,19 @@ final class ScriptedProvider: VideoProvider {
 
     private func leave(job: String) { state.withLock { $0.inFlight[job, default: 1] -= 1 } }
 
-    func submit(_ request: ProviderRequest) async throws(ProviderFailure) -> ProviderSubmission {
+    func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission {
         await enter(.create, job: request.jobID)
         defer { leave(job: request.jobID) }
         return ProviderSubmission(providerJobID: "up-\(request.jobID)")
     }
 
-    func poll(_ handle: ProviderHandle) async throws(ProviderFailure) -> ProviderPoll {
+    func poll(_ handle: ProviderHandle, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderPoll {
         await enter(.poll, job: handle.request.jobID)
         defer { leave(job: handle.request.jobID) }
         return .succeeded(ProviderResult(videoURL: nil))
     }
 
-    func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL) async throws(ProviderFailure) {
+    func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure) {
         await enter(.fetch, job: handle.request.jobID)
         defer { leave(job: handle.request.jobID) }
         do { try video.write(to: destination) } catch { throw .retryable("write failed: \(error)", retryAfter: nil) }

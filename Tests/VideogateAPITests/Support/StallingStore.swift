@@ -81,9 +81,22 @@ final class StallingStore: GatewayStore {
     func queueOrder(now: Date, accountMaxInFlight: Int) async throws -> QueueOrder {
         try await base.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight)
     }
+    func credentialHealth() async throws -> [CredentialHealth] { try await base.credentialHealth() }
+    func updateCredentialHealth(
+        name: String, provider: String, at: Date, _ change: @escaping @Sendable (CredentialHealth) -> CredentialHealth?
+    ) async throws -> CredentialHealth? {
+        try await base.updateCredentialHealth(name: name, provider: provider, at: at, change)
+    }
+    func bindCredential(jobID: String, token: String, credential: String, definition: String, maxConcurrency: Int?, at: Date) async throws -> Bool {
+        try await base.bindCredential(jobID: jobID, token: token, credential: credential, definition: definition, maxConcurrency: maxConcurrency, at: at)
+    }
+    func credentialsInFlight(at: Date) async throws -> [String: Int] { try await base.credentialsInFlight(at: at) }
     func modelTimings() async throws -> [ModelTiming] { try await base.modelTimings() }
     func cancel(jobID: String, accountID: String, environment: KeyEnvironment, at: Date) async throws -> CancelOutcome {
         try await base.cancel(jobID: jobID, accountID: accountID, environment: environment, at: at)
+    }
+    func pollSoon(jobID: String, provider: ProviderKind, at: Date) async throws -> Bool {
+        try await base.pollSoon(jobID: jobID, provider: provider, at: at)
     }
     func expiredResults(now: Date, limit: Int) async throws -> [Job] { try await base.expiredResults(now: now, limit: limit) }
     func markResultDeleted(jobID: String) async throws { try await base.markResultDeleted(jobID: jobID) }

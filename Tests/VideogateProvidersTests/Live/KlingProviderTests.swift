@@ -7,9 +7,11 @@ import VideogateProviders
 @Suite struct KlingProviderTests {
     let kling = FakeKling()
 
-    func provider(_ fake: FakeUpstream) throws -> KlingProvider {
-        KlingProvider(
-            http: try testHTTP(), baseURL: fake.origin, tokens: KlingTokens(accessKey: kling.accessKey, secretKey: kling.secretKey), logger: quietLogger)
+    func provider(_ fake: FakeUpstream) throws -> BoundProvider<KlingProvider> {
+        BoundProvider(
+            KlingProvider(http: try testHTTP(), logger: quietLogger),
+            ProviderCredential(
+                name: "test", provider: .kling, baseURL: fake.origin, auth: .kling(KlingTokens(accessKey: kling.accessKey, secretKey: kling.secretKey))))
     }
 
     @Test func textToVideoSendsTheDocumentedRequestAndFetchesTheResult() async throws {
@@ -103,11 +105,17 @@ import VideogateProviders
         }
     }
 
-    @Test func badCredentialsEndTheJob() async throws {
+    @Test func badCredentialsAreRefusedCredentials() async throws {
         try await withFake(kling.routes) { fake in
-            let provider = KlingProvider(
-                http: try testHTTP(), baseURL: fake.origin, tokens: KlingTokens(accessKey: kling.accessKey, secretKey: "wrong"), logger: quietLogger)
-            #expect(await failure { try await provider.submit(liveRequest(model: "kling-v2-6")) }?.finalCode == .providerError)
+            let provider = BoundProvider(
+                KlingProvider(http: try testHTTP(), logger: quietLogger),
+                ProviderCredential(name: "test", provider: .kling, baseURL: fake.origin, auth: .kling(KlingTokens(accessKey: kling.accessKey, secretKey: "wrong"))))
+            let failed = await failure { try await provider.submit(liveRequest(model: "kling-v2-6")) }
+            guard case .credentialRefused(let message)? = failed else {
+                Issue.record("expected a refused credential, got \(String(describing: failed))")
+                return
+            }
+            #expect(message.contains("code 1004"))
         }
     }
 

@@ -39,7 +39,7 @@ func handle(_ submission: ProviderSubmission, _ request: ProviderRequest) -> Pro
 }
 
 /// Polls until the provider leaves `running` (at most `limit` polls).
-func pollToEnd(_ provider: some VideoProvider, _ handle: ProviderHandle, limit: Int = 10) async throws -> ProviderPoll {
+func pollToEnd<P: VideoProvider>(_ provider: BoundProvider<P>, _ handle: ProviderHandle, limit: Int = 10) async throws -> ProviderPoll {
     for _ in 0..<limit {
         let poll = try await provider.poll(handle)
         if case .running = poll { continue }

@@ -30,8 +30,8 @@ func jsonAnswer(_ object: [String: Any]) -> Response {
 func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("upstream-\(UUID().uuidString).mp4") }
 
 @Suite struct VeoRequestTests {
-    func provider(_ fake: FakeUpstream, key: String = "gemini-test") throws -> VeoProvider {
-        VeoProvider(http: try testHTTP(), baseURL: fake.origin + "/v1beta", apiKey: key, logger: quietLogger)
+    func provider(_ fake: FakeUpstream, key: String = "gemini-test") throws -> BoundProvider<VeoProvider> {
+        BoundProvider(VeoProvider(http: try testHTTP(), logger: quietLogger), .test(.veo, baseURL: fake.origin + "/v1beta", key: key))
     }
 
     @Test func textToVideoIsAPredictLongRunningCallWithTheKeyHeader() async throws {
@@ -91,22 +91,23 @@ func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPath
         }
     }
 
-    @Test func aWrongKeyIsAFinalProviderErrorThatDoesNotEchoTheKey() async throws {
+    @Test func aWrongKeyIsARefusedCredentialThatDoesNotEchoTheKey() async throws {
         try await withFake(FakeVeo().routes) { fake in
             let failed = await failure { try await provider(fake, key: "secret-wrong-key").submit(liveRequest(model: "veo-3.1-generate-preview")) }
-            guard case .final(let jobFailure)? = failed else {
-                Issue.record("expected a final failure, got \(String(describing: failed))")
+            guard case .credentialRefused(let message)? = failed else {
+                Issue.record("expected a refused credential, got \(String(describing: failed))")
                 return
             }
-            #expect(jobFailure.code == .providerError)
-            #expect(!jobFailure.message.contains("secret-wrong-key"))
+            #expect(!message.contains("secret-wrong-key"))
         }
     }
 }
 
 @Suite struct SoraRequestTests {
-    func provider(_ fake: FakeUpstream, auth: SoraProvider.AuthStyle = .bearer) throws -> SoraProvider {
-        SoraProvider(http: try testHTTP(), baseURL: fake.origin + "/v1", apiKey: "openai-test", auth: auth, logger: quietLogger)
+    func provider(_ fake: FakeUpstream, auth: SoraProvider.AuthStyle = .bearer) throws -> BoundProvider<SoraProvider> {
+        BoundProvider(
+            SoraProvider(http: try testHTTP(), logger: quietLogger),
+            ProviderCredential(name: "test", provider: .sora, baseURL: fake.origin + "/v1", auth: .openAI("openai-test", auth)))
     }
 
     @Test(arguments: [SoraProvider.AuthStyle.bearer, .apiKey])
@@ -181,8 +182,8 @@ func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPath
 }
 
 @Suite struct WanRequestTests {
-    func provider(_ fake: FakeUpstream) throws -> WanProvider {
-        WanProvider(http: try testHTTP(), baseURL: fake.origin + "/api/v1", apiKey: "dashscope-test", logger: quietLogger)
+    func provider(_ fake: FakeUpstream) throws -> BoundProvider<WanProvider> {
+        BoundProvider(WanProvider(http: try testHTTP(), logger: quietLogger), .test(.wan, baseURL: fake.origin + "/api/v1", key: "dashscope-test"))
     }
 
     @Test(arguments: [(AspectRatio.landscape, "1280*720"), (.portrait, "720*1280"), (.square, "960*960")])
@@ -234,8 +235,8 @@ func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPath
 }
 
 @Suite struct SeedanceRequestTests {
-    func provider(_ fake: FakeUpstream) throws -> SeedanceProvider {
-        SeedanceProvider(http: try testHTTP(), baseURL: fake.origin + "/api/v3", apiKey: "ark-test", logger: quietLogger)
+    func provider(_ fake: FakeUpstream) throws -> BoundProvider<SeedanceProvider> {
+        BoundProvider(SeedanceProvider(http: try testHTTP(), logger: quietLogger), .test(.seedance, baseURL: fake.origin + "/api/v3", key: "ark-test"))
     }
 
     @Test func textToVideoSendsContentRatioDurationAndNoWatermark() async throws {
@@ -289,8 +290,8 @@ func scratchFile() -> URL { FileManager.default.temporaryDirectory.appendingPath
         }
         try await withFake(routes) { fake in
             let http = try testHTTP()
-            let seedance = SeedanceProvider(http: http, baseURL: fake.origin + "/api/v3", apiKey: "k", logger: quietLogger)
-            let wan = WanProvider(http: http, baseURL: fake.origin + "/api/v1", apiKey: "k", logger: quietLogger)
+            let seedance = BoundProvider(SeedanceProvider(http: http, logger: quietLogger), .test(.seedance, baseURL: fake.origin + "/api/v3", key: "k"))
+            let wan = BoundProvider(WanProvider(http: http, logger: quietLogger), .test(.wan, baseURL: fake.origin + "/api/v1", key: "k"))
             let request = liveRequest(model: "m")
             #expect(try await seedance.poll(ProviderHandle(providerJobID: "cgt-1", submittedAt: Date(), request: request)) == .running(progress: nil))
             #expect(try await wan.poll(ProviderHandle(providerJobID: "t", submittedAt: Date(), request: request)) == .running(progress: nil))

@@ -10,8 +10,8 @@ import VideogateProviders
 /// Veo's two outward edges: an image URL is fetched by the worker and sent as bytes (Veo documents no
 /// size limit, so any size goes), and the Gemini key goes only to the configured Gemini origin.
 @Suite struct VeoImageAndKeyTests {
-    func provider(_ fake: FakeUpstream) throws -> VeoProvider {
-        VeoProvider(http: try testHTTP(), baseURL: fake.origin + "/v1beta", apiKey: "gemini-test", logger: quietLogger)
+    func provider(_ fake: FakeUpstream) throws -> BoundProvider<VeoProvider> {
+        BoundProvider(VeoProvider(http: try testHTTP(), logger: quietLogger), .test(.veo, baseURL: fake.origin + "/v1beta", key: "gemini-test"))
     }
 
     @Test func anImageURLOfAnySizeIsFetchedAndCreatedOnce() async throws {
@@ -71,7 +71,7 @@ import VideogateProviders
         ("not a url", "https://generativelanguage.googleapis.com/v1beta", false),
     ])
     func theKeyFollowsOnlyTheSameSchemeHostAndPort(uri: String, base: String, same: Bool) throws {
-        let provider = VeoProvider(http: try testHTTP(), baseURL: base, apiKey: "k", logger: quietLogger)
-        #expect(provider.sendsKey(to: uri) == same)
+        let provider = BoundProvider(VeoProvider(http: try testHTTP(), logger: quietLogger), .test(.veo, baseURL: base, key: "k"))
+        #expect(provider.provider.sendsKey(to: uri, on: provider.credential) == same)
     }
 }

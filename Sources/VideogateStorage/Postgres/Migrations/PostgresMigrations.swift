@@ -367,5 +367,28 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            12, "provider routing: the credential a job is bound to, its routed model, credential health",
+            [
+                "ALTER TABLE jobs ADD COLUMN credential TEXT, ADD COLUMN credential_definition TEXT, ADD COLUMN routed_model TEXT",
+                "CREATE INDEX jobs_in_flight_by_credential ON jobs(credential, status) WHERE status IN ('pending', 'processing')",
+                """
+                CREATE TABLE credential_health (
+                    name TEXT PRIMARY KEY,
+                    provider TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    consecutive_failures INTEGER NOT NULL,
+                    open_seconds INTEGER NOT NULL,
+                    opened_until BIGINT,
+                    probe_until BIGINT,
+                    last_error TEXT,
+                    last_failure_at BIGINT,
+                    failures_total BIGINT NOT NULL,
+                    successes_total BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }

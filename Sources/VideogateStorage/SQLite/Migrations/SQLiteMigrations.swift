@@ -296,5 +296,28 @@ enum SQLiteMigrations {
             FROM usage_hourly GROUP BY account_id, environment, hour / 24, model_id, key_id;
             """
         ),
+        (
+            12, "provider routing: the credential a job is bound to, its routed model, credential health",
+            """
+            ALTER TABLE jobs ADD COLUMN credential TEXT;
+            ALTER TABLE jobs ADD COLUMN credential_definition TEXT;
+            ALTER TABLE jobs ADD COLUMN routed_model TEXT;
+            CREATE INDEX jobs_in_flight_by_credential ON jobs(credential, status) WHERE status IN ('pending', 'processing');
+            CREATE TABLE credential_health (
+                name TEXT PRIMARY KEY,
+                provider TEXT NOT NULL,
+                state TEXT NOT NULL,
+                consecutive_failures INTEGER NOT NULL,
+                open_seconds INTEGER NOT NULL,
+                opened_until INTEGER,
+                probe_until INTEGER,
+                last_error TEXT,
+                last_failure_at INTEGER,
+                failures_total INTEGER NOT NULL,
+                successes_total INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            """
+        ),
     ]
 }
