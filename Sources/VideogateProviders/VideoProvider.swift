@@ -17,7 +17,7 @@ public protocol VideoProvider: Sendable {
     /// - Throws: `ProviderFailure.retryable` for 408, 429, 5xx and network failures,
     ///   `ProviderFailure.credentialRefused` when the credential is (401/403, the provider's auth
     ///   and account codes), `ProviderFailure.final` for refusals of the request (bad request,
-    ///   content policy).
+    ///   content policy); each provider's codes sorted as docs/providers/errors.md lists them.
     func submit(_ request: ProviderRequest, on credential: ProviderCredential) async throws(ProviderFailure) -> ProviderSubmission
 
     /// Asks the provider how the job is doing.

@@ -105,4 +105,83 @@ struct RoutingProcessTests {
             }
         }
     }
+
+    /// An alias whose first member's only credential fails: its jobs move to the second member,
+    /// the breaker opens after five creates, and once the open period is over one probe closes it
+    /// and the first member takes jobs again.
+    @Test func anAliasFailsOverToItsNextMemberAndAProbeClosesTheBreaker() async throws {
+        let video = try FakeVideo.mp4()
+        let wan = FakeUpstream(video: video)
+        let kling = FakeUpstream(video: video)
+        try await wan.run(routes: FakeWan(apiKey: "wan-key").routes) { wan in
+            try await kling.run(routes: FakeKling(accessKey: "ak-b", secretKey: "sk-b").routes) { kling in
+                wan.inject(Array(repeating: .status(503), count: 5), on: .create)
+                let data = DataDirectory()
+                defer { data.remove() }
+                try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
+                let path = data.url.appendingPathComponent("providers.json").path
+                let file = #"""
+                    {"credentials": [
+                       {"name": "wan-a", "provider": "wan", "api_key": "env:WAN_KEY", "base_url": "\#(wan.origin)/api/v1"},
+                       \#(Self.kling("kling-b", kling, suffix: "B"))],
+                     "aliases": {"video-fast": {"members": ["wan-2.5", "kling-v2.5-turbo-pro"], "credits": 2000}}}
+                    """#
+                try Data(file.utf8).write(to: URL(fileURLWithPath: path))
+                let environment = ServerLifecycleTests.environment(data, [
+                    "VIDEOGATE_ADMIN_TOKEN": Self.admin, "VIDEOGATE_PROVIDER_POLL_SECONDS": "0.2", "VIDEOGATE_OUTBOUND_ALLOW_HOSTS": "127.0.0.1",
+                    "VIDEOGATE_PROVIDERS_FILE": path, "VIDEOGATE_BREAKER_OPEN_SECONDS": "2",
+                    "WAN_KEY": "wan-key", "KLING_AK_B": "ak-b", "KLING_SK_B": "sk-b",
+                ])
+                let account = try await VideogateBinary.json(["accounts", "create", "--name", "live", "--plan", "pro"], environment: environment)
+                let accountID = try #require(account["id"] as? String)
+                let key = try #require(
+                    try await VideogateBinary.json(["keys", "create", "--account", accountID, "--environment", "live"], environment: environment)["key"]
+                        as? String)
+                _ = try await VideogateBinary.json(
+                    ["credits", "add", "--account", accountID, "--amount", "100000", "--environment", "live"], environment: environment)
+
+                let server = try await ServerProcess(environment: environment)
+                defer { server.stop() }
+                try await withHTTP { http in
+                    func run() async throws -> [String: Any] {
+                        let reply = try await http.send(.POST, "\(server.baseURL)/v1/video", bearer: key, json: #"{"prompt":"a red fox","model":"video-fast"}"#)
+                        try #require(reply.status == 200, "\(reply.text)")
+                        let id = try #require(reply.json["request_id"] as? String)
+                        return try await http.waitForFinal(server.baseURL, id: id, key: key, timeout: .seconds(60))
+                    }
+                    func wanState() async throws -> [String: Any] {
+                        let providers = try await http.send(.GET, "\(server.baseURL)/admin/providers", bearer: Self.admin)
+                        return (providers.json["credentials"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "wan-a" } ?? [:]
+                    }
+                    let creates = "/api/v1/services/aigc/video-generation/video-synthesis"
+                    // Five jobs: each one's create fails on wan-a and is taken by kling-b at once.
+                    for _ in 0..<5 {
+                        let job = try await run()
+                        #expect(job["status"] as? String == "completed", "\(job)\n\(server.logTail)")
+                        #expect(job["model"] as? String == "video-fast" && job["routed_model"] as? String == "kling-v2.5-turbo-pro", "\(job)")
+                        #expect(job["credits_used"] as? Int == 2000)
+                    }
+                    #expect(wan.requests(to: creates, method: "POST").count == 5)
+                    let open = try await wanState()
+                    #expect(open["state"] as? String == "open" && open["recent_failures"] as? Int == 5, "\(open)")
+                    // While open, wan-a is not asked at all.
+                    let whileOpen = try await run()
+                    #expect(whileOpen["routed_model"] as? String == "kling-v2.5-turbo-pro")
+                    #expect(wan.requests(to: creates, method: "POST").count == 5)
+                    // After the open period, the next job is the probe; it succeeds and closes the breaker.
+                    try await Task.sleep(for: .milliseconds(2_200))
+                    let probe = try await run()
+                    #expect(probe["status"] as? String == "completed" && probe["routed_model"] as? String == "wan-2.5", "\(probe)")
+                    #expect(wan.requests(to: creates, method: "POST").count == 6)
+                    let closed = try await wanState()
+                    #expect(closed["state"] as? String == "closed" && closed["recent_failures"] as? Int == 0, "\(closed)")
+                    #expect(closed["failures_total"] as? Int == 5)
+                    let balance = try await http.send(.GET, "\(server.baseURL)/v1/account", bearer: key)
+                    let live = ((balance.json["account"] as? [String: Any])?["balances"] as? [String: Any])?["live"] as? [String: Any]
+                    #expect(live?["available"] as? Int == 100_000 - 7 * 2000 && live?["held"] as? Int == 0, "\(balance.text)")
+                    #expect(wan.violations.isEmpty && kling.violations.isEmpty, "\(wan.violations) \(kling.violations)")
+                }
+            }
+        }
+    }
 }

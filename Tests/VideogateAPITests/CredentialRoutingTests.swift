@@ -115,6 +115,43 @@ struct CredentialRoutingTests {
         }
     }
 
+    @Test func whenEveryCredentialIsOpenALiveSubmissionIs503WithRetryAfterAndHoldsNothing() async throws {
+        try await run(breakerOpen: 300, script: { a, b in
+            a.inject(Array(repeating: .status(503), count: 100), on: .create)
+            b.inject(Array(repeating: .status(503), count: 100), on: .create)
+        }) { gateway, a, b, client, owner in
+            // Five jobs try both credentials until both breakers open (5 failures each); they stay
+            // pending, waiting for a probe in 300 s.
+            var accepted: Set<String> = []
+            for _ in 0..<5 { accepted.insert(try await submit(client, key: owner.key)) }
+            var listed: [String: [String: Any]] = [:]
+            for _ in 0..<600 {
+                listed = try await credentials(client)
+                if listed.values.allSatisfy({ $0["state"] as? String == "open" }) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(listed["wan-a"]?["state"] as? String == "open" && listed["wan-b"]?["state"] as? String == "open", "\(listed)")
+            try await Task.sleep(for: .milliseconds(1_100))  // past the submit path's 1 s health cache
+            let before = try await gateway.store.balances(accountID: owner.account.id)[.live]
+            let creates = a.requests(to: Self.createPath, method: "POST").count + b.requests(to: Self.createPath, method: "POST").count
+            let refused = try await client.submit(key: owner.key, json: #"{"prompt":"a red fox in snow","model":"\#(Self.model)"}"#)
+            try refused.expectError(503, "model_unavailable", param: "model")
+            let retryAfter = try #require(refused.headers[.retryAfter].flatMap(Int.init))
+            #expect(retryAfter >= 1 && retryAfter <= 300)
+            // Nothing held, nothing created, nothing sent upstream.
+            #expect(try await gateway.store.balances(accountID: owner.account.id)[.live] == before)
+            let jobs = try await client.admin(.get, "/admin/jobs?account=\(owner.account.id)").json()["data"] as? [[String: Any]]
+            #expect(Set(jobs?.compactMap { $0["id"] as? String } ?? []) == accepted)
+            #expect(a.requests(to: Self.createPath, method: "POST").count + b.requests(to: Self.createPath, method: "POST").count == creates)
+            // The quote says the same; a test key is not affected (the sandbox renders).
+            try await client.quote(key: owner.key, json: #"{"prompt":"a fox","model":"\#(Self.model)"}"#)
+                .expectError(503, "model_unavailable", param: "model")
+            let (_, testKey, _) = try await gateway.account(environment: .test)
+            let sandbox = try await client.submit(key: testKey, json: #"{"prompt":"a red fox in snow","model":"\#(Self.model)"}"#)
+            #expect(sandbox.status == .ok, "\(sandbox.text)")
+        }
+    }
+
     @Test func theCallersOwnRefusalNeitherFailsOverNorCountsAgainstHealth() async throws {
         try await run(script: { a, b in
             a.refuseCreatesForPolicy()

@@ -54,7 +54,7 @@ enum OpenAPIOperations {
                 (402, "Not enough available credits (insufficient_credits), or over the key's spend limit (spend_limit_exceeded)", .json("Error")),
                 (409, "Idempotency-Key reused with another body", .json("Error")),
                 (429, "Daily request limit reached", .json("Error")),
-                (503, "The model's provider is not configured (live keys)", .json("Error")),
+                (503, "Live keys: the model's provider has no credential, or every credential's circuit breaker is open (with Retry-After)", .json("Error")),
             ] + bodyErrors, rateLimited: true,
             links: [
                 "getVideo": ["id": "$response.body#/request_id"], "getVideoContent": ["id": "$response.body#/request_id"],
@@ -67,7 +67,7 @@ enum OpenAPIOperations {
             requestBody: "SubmitRequest",
             responses: [
                 (200, "The quote", .json("Quote")),
-                (503, "The model's provider is not configured (live keys)", .json("Error")),
+                (503, "Live keys: the model's provider has no credential, or every credential's circuit breaker is open (with Retry-After)", .json("Error")),
             ] + bodyErrors, rateLimited: true),
         OpenAPIOperation(
             method: "get", path: "/v1/video", id: "listVideos", summary: "The account's jobs, newest first", auth: .apiKey,
@@ -125,7 +125,7 @@ enum OpenAPIOperations {
                 (413, "Body larger than the limit", .json("OpenAIError")),
                 (415, "Body neither multipart/form-data nor application/json", .json("OpenAIError")),
                 (429, "Daily request limit reached", .json("OpenAIError")),
-                (503, "The model's provider is not configured (live keys)", .json("OpenAIError")),
+                (503, "Live keys: the model's provider has no credential, or every credential's circuit breaker is open (with Retry-After)", .json("OpenAIError")),
             ], rateLimited: true,
             links: [
                 "openaiGetVideo": ["id": "$response.body#/id"], "openaiGetVideoContent": ["id": "$response.body#/id"],
