@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "VideogateApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // The five provider fakes as one process, for bench/providers-in-flight.sh.

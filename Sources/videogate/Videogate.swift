@@ -11,8 +11,28 @@ struct Videogate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "videogate",
         abstract: "One API for AI video generation across Veo, Sora, Kling, WAN and Seedance.",
-        subcommands: [Serve.self, Migrate.self, Accounts.self, Keys.self, Credits.self],
+        subcommands: [Serve.self, Migrate.self, Accounts.self, Keys.self, Credits.self, Generate.self, Jobs.self, Usage.self],
         defaultSubcommand: Serve.self)
+
+    /// The client commands' usage errors exit 2 (operations.md), not ArgumentParser's 64.
+    static let clientCommands: Set<String> = ["generate", "jobs", "usage"]
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if clientCommands.contains(CommandLine.arguments.dropFirst().first ?? ""), exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {

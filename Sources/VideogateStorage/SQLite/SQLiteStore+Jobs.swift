@@ -105,20 +105,27 @@ extension SQLiteStore {
         try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ?", arguments: [id]).map(Job.init(row:))
     }
 
+    /// `routed_model` is written only for a job of an alias; a plain model's job leaves it to its
+    /// default (NULL), so its insert is the same on a schema from before that column (the
+    /// migration upgrade tests insert through this into old schemas).
     func insertJob(_ db: Database, _ job: Job) throws {
+        let routed = job.routedModel.map { _ in ", routed_model" } ?? ""
+        let routedValue = job.routedModel.map { _ in ", ?" } ?? ""
+        var arguments: StatementArguments = [
+            job.id, job.accountID, job.keyID, job.environment.rawValue, job.modelID, job.provider.rawValue, job.upstreamModel,
+            job.mode.rawValue, job.prompt, job.imageURL, job.imageKey, job.aspectRatio.rawValue, job.duration, job.webhookURL,
+            StoreCoding.encodeMetadata(job.metadata), job.status.rawValue, job.progress, job.creditsReserved, job.creditsUsed,
+            StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.deadlineAt), StoreCoding.millis(job.createdAt),
+            StoreCoding.millis(job.updatedAt),
+        ]
+        if let routedModel = job.routedModel { arguments += [routedModel] }
         try db.run(sql: """
                 INSERT INTO jobs (
                     id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
                     aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,
-                    attempts, next_attempt_at, deadline_at, created_at, updated_at, routed_model
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+                    attempts, next_attempt_at, deadline_at, created_at, updated_at\(routed)
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?\(routedValue))
                 """,
-            arguments: [
-                job.id, job.accountID, job.keyID, job.environment.rawValue, job.modelID, job.provider.rawValue, job.upstreamModel,
-                job.mode.rawValue, job.prompt, job.imageURL, job.imageKey, job.aspectRatio.rawValue, job.duration, job.webhookURL,
-                StoreCoding.encodeMetadata(job.metadata), job.status.rawValue, job.progress, job.creditsReserved, job.creditsUsed,
-                StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.deadlineAt), StoreCoding.millis(job.createdAt),
-                StoreCoding.millis(job.updatedAt), job.routedModel,
-            ])
+            arguments: arguments)
     }
 }
