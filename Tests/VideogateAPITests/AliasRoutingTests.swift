@@ -61,7 +61,9 @@ struct AliasRoutingTests {
             #expect(final["status"] as? String == "completed", "\(final)")
             #expect(final["model"] as? String == "video-fast" && final["routed_model"] as? String == "kling-v2.5-turbo-pro")
             #expect(final["credits_used"] as? Int == 2000)
-            #expect(wan.requests(to: Self.wanCreate, method: "POST").count == 1)
+            // WAN was asked first (at least once: on a loaded machine a claim whose lease lapsed is
+            // taken again and starts over at the first member), Kling exactly once.
+            #expect(wan.requests(to: Self.wanCreate, method: "POST").count >= 1)
             #expect(kling.requests(to: Self.klingCreate, method: "POST").count == 1)
             // Kling was asked for its own model, and every poll went to Kling with Kling's credential.
             let create = try #require(kling.requests(to: Self.klingCreate, method: "POST").first)

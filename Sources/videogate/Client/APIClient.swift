@@ -9,6 +9,15 @@ struct APIClient: Sendable {
     let baseURL: String
     let key: String
 
+    /// A refused or unanswered connection fails after the connect timeout (AsyncHTTPClient keeps
+    /// retrying a refused connect until then), so 5 s rather than the shared client's default.
+    /// Never shut down: it lives as long as the command.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: nil)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// A JSON answer: its status and decoded object (empty when the body is not a JSON object).
     struct Answer: @unchecked Sendable {
         let status: Int
@@ -50,7 +59,7 @@ struct APIClient: Sendable {
     func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, headers: [(String, String)] = []) async throws -> Answer {
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request(method, path, json: json, headers: headers), timeout: .seconds(60))
+            response = try await Self.http.execute(request(method, path, json: json, headers: headers), timeout: .seconds(60))
         } catch {
             throw APIError.unreachable(baseURL, error)
         }
@@ -64,7 +73,7 @@ struct APIClient: Sendable {
     func download(_ path: String, to destination: URL) async throws {
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request(.GET, path), timeout: .hours(1))
+            response = try await Self.http.execute(request(.GET, path), timeout: .hours(1))
         } catch {
             throw APIError.unreachable(baseURL, error)
         }
@@ -95,7 +104,7 @@ struct APIClient: Sendable {
     func events(of id: String) async throws -> AsyncThrowingStream<String, any Error> {
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(
+            response = try await Self.http.execute(
                 request(.GET, "/v1/video/\(id)/events", headers: [("Accept", "text/event-stream")]), timeout: .hours(48))
         } catch {
             throw APIError.unreachable(baseURL, error)

@@ -105,6 +105,10 @@ import VideogateProviders
                 let task = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
                 #expect(task["task_id"] as? String == submission.providerJobID)
                 #expect(task["task_status"] as? String == "succeed")
+                // The fake records the answer once our handler's response reaches it.
+                while fake.callbackAnswers[submission.providerJobID] == nil, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 #expect(fake.callbackAnswers[submission.providerJobID] == [200])
             }
         }
