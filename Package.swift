@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
     ],
     targets: [
         .target(name: "VideogateDomain"),
@@ -67,6 +68,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            // The console's templates and stylesheet, compiled into the binary (one file to deploy).
+            resources: [
+                .embedInCode("Console/Templates/layout.mustache"),
+                .embedInCode("Console/Templates/sign-in.mustache"),
+                .embedInCode("Console/Templates/accounts.mustache"),
+                .embedInCode("Console/Templates/account.mustache"),
+                .embedInCode("Console/Templates/jobs.mustache"),
+                .embedInCode("Console/Templates/job.mustache"),
+                .embedInCode("Console/Templates/providers.mustache"),
+                .embedInCode("Console/Templates/message.mustache"),
+                .embedInCode("Console/Templates/playground.mustache"),
+                .embedInCode("Console/Templates/usage.mustache"),
+                .embedInCode("Console/Static/console.css"),
+                .embedInCode("Console/Static/playground.js"),
             ]
         ),
         .target(

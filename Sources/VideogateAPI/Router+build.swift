@@ -66,6 +66,31 @@ public func buildRouter(
     // any other method or path under it answers 404, not 405, saying nothing about it.
     if set == .api {
         list.append((.post, "/callbacks/:provider/:token", CallbackRoutes(services: services).callback))
+        // The operator console: HTML for browsers, not part of the JSON API (nor of `/openapi.json`).
+        let console = ConsoleRoutes(services: services)
+        list += [
+            (.get, "/console", console.home),
+            (.get, "/console/sign-in", console.signInPage),
+            (.post, "/console/sign-in", console.signIn),
+            (.post, "/console/sign-out", console.signOut),
+            (.get, "/console/static/console.css", console.stylesheet),
+            (.get, "/console/accounts", console.accounts),
+            (.post, "/console/accounts", console.createAccount),
+            (.get, "/console/accounts/:id", console.account),
+            (.post, "/console/accounts/:id/plan", console.updateAccount),
+            (.post, "/console/accounts/:id/credits", console.addCredits),
+            (.post, "/console/accounts/:id/keys", console.createKey),
+            (.post, "/console/accounts/:id/keys/revoke", console.revokeKey),
+            (.post, "/console/accounts/:id/keys/spend-limit", console.setSpendLimit),
+            (.post, "/console/accounts/:id/webhook-secret", console.rotateWebhookSecret),
+            (.get, "/console/jobs", console.jobs),
+            (.get, "/console/jobs/:id", console.job),
+            (.post, "/console/jobs/:id/webhooks/redeliver", console.redeliverWebhook),
+            (.get, "/console/providers", console.providers),
+            (.get, "/console/usage", console.usage),
+            (.get, "/playground", console.playground),
+            (.get, "/playground/playground.js", console.playgroundScript),
+        ]
     }
     for (method, path) in [(HTTPRequest.Method.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/openapi.json")] {
         table.add(method, path)

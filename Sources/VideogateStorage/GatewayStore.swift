@@ -43,6 +43,20 @@ public protocol GatewayStore: Sendable {
     /// creation time. `submit` decides again, inside its transaction.
     func keySpend(keyID: String, at: Date) async throws -> KeySpend
 
+    /// Accounts by id (ids sort by creation time), newest first, after the cursor `before` (an id).
+    func accounts(limit: Int, before: String?) async throws -> [Account]
+    /// Every key of an account, revoked ones included, newest first (hashes only, never secrets).
+    func keys(accountID: String) async throws -> [APIKey]
+
+    // MARK: Console sessions
+
+    /// Stores a new console session.
+    func createConsoleSession(_ session: ConsoleSession) async throws
+    /// The session with this hash if it has not expired at `at`.
+    func consoleSession(idHash: String, at: Date) async throws -> ConsoleSession?
+    /// Ends a session (sign-out), and removes every session expired at `at`.
+    func deleteConsoleSession(idHash: String, at: Date) async throws
+
     // MARK: Ledger
 
     /// Balances of both environments (zero where nothing was ever granted).
@@ -52,6 +66,9 @@ public protocol GatewayStore: Sendable {
     func grant(accountID: String, environment: KeyEnvironment, amount: Int, reason: String?, at: Date) async throws -> Balance
     /// Ledger entries, newest first (in the order they were written), after the entry `before` when given.
     func ledger(accountID: String, limit: Int, before: String?) async throws -> [LedgerEntry]
+    /// A job's ledger lines, its hold first, then its capture or release (read through the two
+    /// partial unique indexes on `job_id`).
+    func ledgerEntries(jobID: String) async throws -> [LedgerEntry]
 
     // MARK: Quota
 
@@ -188,6 +205,10 @@ public protocol GatewayStore: Sendable {
     func releaseWebhookLease(deliveryID: String, owner: String) async throws
     /// A job's deliveries with their attempts, oldest first.
     func webhookDeliveries(jobID: String) async throws -> [WebhookDelivery]
+    /// Queues one more attempt of a job's delivery, due at `at` (the operator's redelivery): a
+    /// delivered or failed one becomes pending again, keeping its attempts and its `webhook-id`.
+    /// False when the job has no such delivery, or a worker holds it right now.
+    func redeliverWebhook(deliveryID: String, jobID: String, at: Date) async throws -> Bool
 
     // MARK: OpenAI-compatible surface (`/v1/videos`)
 

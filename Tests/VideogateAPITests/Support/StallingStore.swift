@@ -39,6 +39,15 @@ final class StallingStore: GatewayStore {
     func createAccount(_ account: Account) async throws { try await base.createAccount(account) }
     func account(id: String) async throws -> Account? { try await base.account(id: id) }
     func hasAccounts() async throws -> Bool { try await base.hasAccounts() }
+    func ledgerEntries(jobID: String) async throws -> [LedgerEntry] { try await base.ledgerEntries(jobID: jobID) }
+    func redeliverWebhook(deliveryID: String, jobID: String, at: Date) async throws -> Bool {
+        try await base.redeliverWebhook(deliveryID: deliveryID, jobID: jobID, at: at)
+    }
+    func accounts(limit: Int, before: String?) async throws -> [Account] { try await base.accounts(limit: limit, before: before) }
+    func keys(accountID: String) async throws -> [APIKey] { try await base.keys(accountID: accountID) }
+    func createConsoleSession(_ session: ConsoleSession) async throws { try await base.createConsoleSession(session) }
+    func consoleSession(idHash: String, at: Date) async throws -> ConsoleSession? { try await base.consoleSession(idHash: idHash, at: at) }
+    func deleteConsoleSession(idHash: String, at: Date) async throws { try await base.deleteConsoleSession(idHash: idHash, at: at) }
     func updateAccount(id: String, plan: Plan?, dailyLimit: Int?) async throws -> Account? {
         try await base.updateAccount(id: id, plan: plan, dailyLimit: dailyLimit)
     }

@@ -390,5 +390,19 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            13, "operator console: sessions",
+            [
+                """
+                CREATE TABLE console_sessions (
+                    id_hash TEXT PRIMARY KEY,
+                    csrf_token TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at)",
+            ]
+        ),
     ]
 }

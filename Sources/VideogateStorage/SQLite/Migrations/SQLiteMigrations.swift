@@ -319,5 +319,17 @@ enum SQLiteMigrations {
             );
             """
         ),
+        (
+            13, "operator console: sessions",
+            """
+            CREATE TABLE console_sessions (
+                id_hash TEXT PRIMARY KEY,
+                csrf_token TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            );
+            CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+            """
+        ),
     ]
 }
