@@ -217,7 +217,13 @@ struct ConsoleTests {
                 #expect(again.status == .seeOther && again.headers[.location] == "/console/jobs/\(id)?notice=redelivery")
                 let both = try await receiver.wait(for: 2)
                 #expect(both.count == 2 && both[1].headers["webhook-id"] == first[0].headers["webhook-id"])
-                let deliveries = try await gateway.store.webhookDeliveries(jobID: id)
+                // The deliverer records the attempt once the receiver has answered.
+                var deliveries = try await gateway.store.webhookDeliveries(jobID: id)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while deliveries.first?.attempts.count != 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                    deliveries = try await gateway.store.webhookDeliveries(jobID: id)
+                }
                 #expect(deliveries.first?.attempts.count == 2 && deliveries.first?.status == .delivered)
                 // Another job's delivery id through this job's page: refused.
                 let wrongJob = try await Self.post(

@@ -168,14 +168,16 @@ struct UsageContractTests {
         try await kind.withStore { store in
             let world = try await Self.populate(store)
             // As a database of version 9 would be: jobs and ledger, no rollups, and (PostgreSQL) none
-            // of migration 11's notify trigger either, nor migration 12's routing columns, so that
+            // of migration 11's notify trigger either, nor migration 12's routing columns, nor 13's
+            // console sessions, so that
             // `migrate` applies 10 and what follows.
             let undoTwelve = [
                 "DROP INDEX jobs_in_flight_by_credential", "DROP TABLE credential_health",
                 "ALTER TABLE jobs DROP COLUMN credential", "ALTER TABLE jobs DROP COLUMN credential_definition",
                 "ALTER TABLE jobs DROP COLUMN routed_model",
             ]
-            let statements = undoTwelve + [
+            let undoThirteen = ["DROP TABLE console_sessions"]
+            let statements = undoThirteen + undoTwelve + [
                 "DROP TABLE usage_hourly", "DROP TABLE usage_daily", "DELETE FROM schema_migrations WHERE version >= 10",
             ]
             if let sqlite = store as? SQLiteStore {

@@ -271,3 +271,20 @@ def test_the_playground_from_a_prompt_to_a_playing_video(page, server):
     shot(page, "playground")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("API key", exact=True)).to_be_visible()
+
+
+def test_the_playground_sends_a_start_image(page, server, tmp_path):
+    start = tmp_path / "start.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=orange:s=640x360", "-frames:v", "1", str(start)], check=True)
+    page.goto(server["base"] + "/playground")
+    page.get_by_label("API key", exact=True).fill(server["key"])
+    page.get_by_role("button", name="Use this key").click()
+    expect(page.locator("#balances")).to_contain_text("credits:")
+    page.get_by_label("Model", exact=True).select_option("kling-v2.5-turbo-pro-i2v")
+    page.get_by_label("Prompt", exact=True).fill("the orange wall comes alive")
+    page.set_input_files("#image", str(start))
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#current-status")).to_contain_text("Completed", timeout=90000)
+    page.wait_for_function("document.querySelector('#result-video').readyState >= 1", timeout=30000)
+    job = api(server, "GET", "/v1/video/" + page.locator("#current-id").inner_text())
+    assert job["mode"] == "image-to-video" and job["status"] == "completed", job
