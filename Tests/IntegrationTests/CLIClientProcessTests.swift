@@ -134,6 +134,42 @@ struct CLIClientProcessTests {
         #expect(days.reduce(0) { $0 + ($1["jobs"] as? Int ?? 0) } == 3, "\(usageJSON.out)")
     }
 
+    /// On a terminal (a pseudo-terminal made by util-linux's `script`), the progress is a bar
+    /// redrawn in place.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func onATerminalTheProgressIsABarRedrawnInPlace() async throws {
+        let data = DataDirectory()
+        defer { data.remove() }
+        let server = try await ServerProcess(environment: ServerLifecycleTests.environment(data, ["VIDEOGATE_SANDBOX_DELAY_MS": "300"]))
+        defer { server.stop() }
+        let key = try #require(server.printed(after: "Test key (shown once): "), "\(server.log)")
+        let work = data.url.appendingPathComponent("tty")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let command = "'\(VideogateBinary.path)' generate --prompt 'a fox on a terminal' --model wan-2.5 --out tty.mp4"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        process.environment = VideogateBinary.environment(["VIDEOGATE_BASE_URL": server.baseURL, "VIDEOGATE_API_KEY": key, "TERM": "xterm"])
+        process.currentDirectoryURL = work
+        let output = OutputBuffer()
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(90)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try await output.waitForEnd(timeout: .seconds(5))
+        pipe.fileHandleForReading.readabilityHandler = nil
+        #expect(process.terminationStatus == 0, "\(output.text)")
+        // "\r" then the bar, and "erase to the end of the line" after each redraw.
+        #expect(output.text.contains("\r") && output.text.contains("[##############################] completed\u{1B}[K"), "\(output.text)")
+        #expect(output.text.contains("completed: saved tty.mp4"))
+    }
+
     @Test func cancelAndWatchAPendingJob() async throws {
         let data = DataDirectory()
         defer { data.remove() }

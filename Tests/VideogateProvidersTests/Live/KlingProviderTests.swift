@@ -119,15 +119,26 @@ import VideogateProviders
         }
     }
 
-    @Test func tokensAreReusedAndRenewedBeforeTheyExpire() {
+    /// Secret keys of any length sign tokens that a plain HMAC-SHA256 with the key as given
+    /// verifies (jwt-kit is handed the key zero-padded to 32 bytes, which HMAC treats alike).
+    @Test(arguments: [2, 31, 32, 33, 64, 70])
+    func tokensFromSecretKeysOfAnyLengthVerifyWithTheKeyAsGiven(length: Int) async throws {
+        let secret = String((0..<length).map { index in "abcdefghijklmnopqrstuvwxyz0123456789"[index % 36] })
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let token = try await KlingTokens(accessKey: "ak", secretKey: secret, now: { now }).token()
+        #expect(FakeKling.checkJWT(token, accessKey: "ak", secretKey: secret, now: now) == nil)
+        #expect(FakeKling.checkJWT(token, accessKey: "ak", secretKey: secret + "x", now: now) != nil)
+    }
+
+    @Test func tokensAreReusedAndRenewedBeforeTheyExpire() async throws {
         let clock = MutableClock(Date(timeIntervalSince1970: 1_800_000_000))
         let tokens = KlingTokens(accessKey: "ak", secretKey: "sk", now: { clock.now })
-        let first = tokens.token()
+        let first = try await tokens.token()
         #expect(FakeKling.checkJWT(first, accessKey: "ak", secretKey: "sk", now: clock.now) == nil)
         clock.advance(1000)
-        #expect(tokens.token() == first)
+        #expect(try await tokens.token() == first)
         clock.advance(600)  // 1600 s after issue: less than 5 minutes left
-        let renewed = tokens.token()
+        let renewed = try await tokens.token()
         #expect(renewed != first)
         #expect(FakeKling.checkJWT(renewed, accessKey: "ak", secretKey: "sk", now: clock.now) == nil)
     }
@@ -141,3 +152,7 @@ final class MutableClock: Sendable {
 }
 
 import Synchronization
+
+private extension String {
+    subscript(_ index: Int) -> Character { self[self.index(startIndex, offsetBy: index)] }
+}
