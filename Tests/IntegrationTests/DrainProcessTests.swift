@@ -22,11 +22,7 @@ struct DrainProcessTests {
 
     /// An account with a live key and `credits` live credits, made with the admin commands.
     static func liveAccount(_ environment: [String: String], credits: Int = 100_000) async throws -> (id: String, key: String) {
-        let account = try await VideogateBinary.json(["accounts", "create", "--name", "live", "--plan", "pro"], environment: environment)
-        let id = try #require(account["id"] as? String)
-        let key = try #require(
-            try await VideogateBinary.json(["keys", "create", "--account", id, "--environment", "live"], environment: environment)["key"] as? String)
-        _ = try await VideogateBinary.json(["credits", "add", "--account", id, "--amount", "\(credits)", "--environment", "live"], environment: environment)
+        let (id, key) = try await VideogateBinary.liveAccount(name: "live", credits: credits, environment: environment)
         return (id, key)
     }
 

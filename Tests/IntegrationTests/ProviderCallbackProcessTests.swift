@@ -19,12 +19,7 @@ struct ProviderCallbackProcessTests {
                 "VIDEOGATE_PROVIDER_CALLBACKS": "on", "VIDEOGATE_OUTBOUND_ALLOW_HOSTS": "127.0.0.1",
                 "KLING_ACCESS_KEY": "ak-test", "KLING_SECRET_KEY": "sk-test", "VIDEOGATE_KLING_BASE_URL": fake.origin,
             ])
-            let account = try await VideogateBinary.json(["accounts", "create", "--name", "live", "--plan", "pro"], environment: environment)
-            let accountID = try #require(account["id"] as? String)
-            let key = try #require(
-                try await VideogateBinary.json(["keys", "create", "--account", accountID, "--environment", "live"], environment: environment)["key"]
-                    as? String)
-            _ = try await VideogateBinary.json(["credits", "add", "--account", accountID, "--amount", "10000", "--environment", "live"], environment: environment)
+            let (_, key) = try await VideogateBinary.liveAccount(name: "live", credits: 10000, environment: environment)
 
             let server = try await ServerProcess(environment: environment)
             defer { server.stop() }

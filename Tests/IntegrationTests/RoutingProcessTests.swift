@@ -47,13 +47,7 @@ struct RoutingProcessTests {
                     "VIDEOGATE_ADMIN_TOKEN": Self.admin, "VIDEOGATE_PROVIDER_POLL_SECONDS": "0.2", "VIDEOGATE_OUTBOUND_ALLOW_HOSTS": "127.0.0.1",
                     "VIDEOGATE_PROVIDERS_FILE": path, "KLING_AK_A": "ak-a", "KLING_SK_A": "sk-a", "KLING_AK_B": "ak-b", "KLING_SK_B": "sk-b",
                 ])
-                let account = try await VideogateBinary.json(["accounts", "create", "--name", "live", "--plan", "pro"], environment: environment)
-                let accountID = try #require(account["id"] as? String)
-                let key = try #require(
-                    try await VideogateBinary.json(["keys", "create", "--account", accountID, "--environment", "live"], environment: environment)["key"]
-                        as? String)
-                _ = try await VideogateBinary.json(
-                    ["credits", "add", "--account", accountID, "--amount", "1000000", "--environment", "live"], environment: environment)
+                let (accountID, key) = try await VideogateBinary.liveAccount(name: "live", credits: 1000000, environment: environment)
 
                 var server = try await ServerProcess(environment: environment)
                 defer { server.stop() }
@@ -132,13 +126,7 @@ struct RoutingProcessTests {
                     "VIDEOGATE_PROVIDERS_FILE": path, "VIDEOGATE_BREAKER_OPEN_SECONDS": "2",
                     "WAN_KEY": "wan-key", "KLING_AK_B": "ak-b", "KLING_SK_B": "sk-b",
                 ])
-                let account = try await VideogateBinary.json(["accounts", "create", "--name", "live", "--plan", "pro"], environment: environment)
-                let accountID = try #require(account["id"] as? String)
-                let key = try #require(
-                    try await VideogateBinary.json(["keys", "create", "--account", accountID, "--environment", "live"], environment: environment)["key"]
-                        as? String)
-                _ = try await VideogateBinary.json(
-                    ["credits", "add", "--account", accountID, "--amount", "100000", "--environment", "live"], environment: environment)
+                let (_, key) = try await VideogateBinary.liveAccount(name: "live", credits: 100000, environment: environment)
 
                 let server = try await ServerProcess(environment: environment)
                 defer { server.stop() }

@@ -35,13 +35,7 @@ struct VertexProcessTests {
                     "VIDEOGATE_ADMIN_TOKEN": "integration-admin-token", "VIDEOGATE_PROVIDER_POLL_SECONDS": "0.2",
                     "VIDEOGATE_OUTBOUND_ALLOW_HOSTS": "127.0.0.1,localhost", "VIDEOGATE_PROVIDERS_FILE": providersFile.path,
                 ])
-            let account = try await VideogateBinary.json(["accounts", "create", "--name", "vertex", "--plan", "pro"], environment: environment)
-            let accountID = try #require(account["id"] as? String)
-            let key = try #require(
-                try await VideogateBinary.json(["keys", "create", "--account", accountID, "--environment", "live"], environment: environment)["key"]
-                    as? String)
-            _ = try await VideogateBinary.json(
-                ["credits", "add", "--account", accountID, "--amount", "10000", "--environment", "live"], environment: environment)
+            let (_, key) = try await VideogateBinary.liveAccount(name: "vertex", credits: 10000, environment: environment)
 
             let server = try await ServerProcess(environment: environment)
             defer { server.stop() }

@@ -47,6 +47,17 @@ enum VideogateBinary {
         return (process.terminationStatus, output.text)
     }
 
+    /// A new account (plan pro) with a live key and `credits` live credits, made with the admin
+    /// commands; returns the account id and the key's secret.
+    static func liveAccount(name: String, credits: Int, environment: [String: String]) async throws -> (accountID: String, key: String) {
+        let account = try await json(["accounts", "create", "--name", name, "--plan", "pro"], environment: environment)
+        let accountID = try #require(account["id"] as? String)
+        let key = try #require(
+            try await json(["keys", "create", "--account", accountID, "--environment", "live"], environment: environment)["key"] as? String)
+        _ = try await json(["credits", "add", "--account", accountID, "--amount", String(credits), "--environment", "live"], environment: environment)
+        return (accountID, key)
+    }
+
     /// Runs an admin command with `--json`, expects it to succeed, and parses the one JSON object it prints.
     static func json(_ arguments: [String], environment: [String: String]) async throws -> [String: Any] {
         let (status, output) = try await run(arguments + ["--json"], environment: environment)

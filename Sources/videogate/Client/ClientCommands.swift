@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOHTTP1
 
 // `videogate generate`, `videogate jobs list|show|watch|cancel` and `videogate usage`: clients of
 // the public HTTP API for people at a terminal and for scripts (operations.md, "Operator console
@@ -68,6 +69,20 @@ enum ClientOutput {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// Calls the API: the answer's object, or exit 2 with the API's error code (or `unreachable`).
+/// `query` items whose value is nil are left out.
+func call(_ client: APIClient, _ method: HTTPMethod, _ path: String, query items: [(String, String?)] = []) async throws -> [String: Any] {
+    var components = URLComponents()
+    let query = items.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+    components.queryItems = query.isEmpty ? nil : query
+    let answer: APIClient.Answer
+    do { answer = try await client.send(method, path + (components.percentEncodedQuery.map { "?" + $0 } ?? "")) } catch let error as APIError {
+        throw ClientOutput.refused(error)
+    }
+    guard answer.ok else { throw ClientOutput.refused(answer.error) }
+    return answer.object
 }
 
 /// Waits for a job's final state: the live events stream, falling back to polls (every 5 s, the
@@ -195,30 +210,20 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let client = try options.client()
-            var query: [URLQueryItem] = []
-            if let status { query.append(URLQueryItem(name: "status", value: status)) }
-            if let limit { query.append(URLQueryItem(name: "limit", value: String(limit))) }
-            if let after { query.append(URLQueryItem(name: "after", value: after)) }
-            var components = URLComponents()
-            components.queryItems = query.isEmpty ? nil : query
-            let answer: APIClient.Answer
-            do { answer = try await client.send(.GET, "/v1/video" + (components.percentEncodedQuery.map { "?" + $0 } ?? "")) } catch let error as APIError {
-                throw ClientOutput.refused(error)
-            }
-            guard answer.ok else { throw ClientOutput.refused(answer.error) }
+            let answer = try await call(
+                try options.client(), .GET, "/v1/video", query: [("status", status), ("limit", limit.map(String.init)), ("after", after)])
             if options.json {
-                print(ClientOutput.json(answer.object))
+                print(ClientOutput.json(answer))
                 return
             }
-            let jobs = answer.object["data"] as? [[String: Any]] ?? []
+            let jobs = answer["data"] as? [[String: Any]] ?? []
             for job in jobs {
                 let id = job["request_id"] as? String ?? ""
                 let model = job["model"] as? String ?? ""
                 let created = job["created_at"] as? String ?? ""
                 print("\(id)  \(JobProgress.summary(job).padding(toLength: 28, withPad: " ", startingAt: 0))  \(model)  \(created)")
             }
-            if answer.object["has_more"] as? Bool == true, let next = answer.object["next_cursor"] as? String {
+            if answer["has_more"] as? Bool == true, let next = answer["next_cursor"] as? String {
                 print("more: videogate jobs list --after \(next)")
             }
         }
@@ -231,12 +236,9 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let client = try options.client()
-            let answer: APIClient.Answer
-            do { answer = try await client.send(.GET, "/v1/video/\(id)") } catch let error as APIError { throw ClientOutput.refused(error) }
-            guard answer.ok else { throw ClientOutput.refused(answer.error) }
-            print(options.json ? ClientOutput.json(answer.object) : ClientOutput.describe(answer.object))
-            let code = ClientOutput.exitCode(of: answer.object)
+            let job = try await call(try options.client(), .GET, "/v1/video/\(id)")
+            print(options.json ? ClientOutput.json(job) : ClientOutput.describe(job))
+            let code = ClientOutput.exitCode(of: job)
             if code != .success { throw code }
         }
     }
@@ -271,13 +273,8 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let client = try options.client()
-            let answer: APIClient.Answer
-            do { answer = try await client.send(.POST, "/v1/video/\(id)/cancel") } catch let error as APIError {
-                throw ClientOutput.refused(error)
-            }
-            guard answer.ok else { throw ClientOutput.refused(answer.error) }
-            print(options.json ? ClientOutput.json(answer.object) : "\(id) cancelled")
+            let job = try await call(try options.client(), .POST, "/v1/video/\(id)/cancel")
+            print(options.json ? ClientOutput.json(job) : "\(id) cancelled")
         }
     }
 }
@@ -290,23 +287,12 @@ struct Usage: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let client = try options.client()
-        var components = URLComponents()
-        var query: [URLQueryItem] = []
-        if let from { query.append(URLQueryItem(name: "from", value: from)) }
-        if let to { query.append(URLQueryItem(name: "to", value: to)) }
-        if let groupBy { query.append(URLQueryItem(name: "group_by", value: groupBy)) }
-        components.queryItems = query.isEmpty ? nil : query
-        let answer: APIClient.Answer
-        do { answer = try await client.send(.GET, "/v1/usage" + (components.percentEncodedQuery.map { "?" + $0 } ?? "")) } catch let error as APIError {
-            throw ClientOutput.refused(error)
-        }
-        guard answer.ok else { throw ClientOutput.refused(answer.error) }
+        let answer = try await call(try options.client(), .GET, "/v1/usage", query: [("from", from), ("to", to), ("group_by", groupBy)])
         if options.json {
-            print(ClientOutput.json(answer.object))
+            print(ClientOutput.json(answer))
             return
         }
-        let rows = answer.object["data"] as? [[String: Any]] ?? []
+        let rows = answer["data"] as? [[String: Any]] ?? []
         let column = ["day", "model", "key_id"].first { name in rows.first?[name] != nil } ?? (groupBy == "key" ? "key_id" : groupBy ?? "day")
         print([column, "jobs", "completed", "failed", "credits_charged", "seconds_rendered"].joined(separator: "\t"))
         for row in rows {
