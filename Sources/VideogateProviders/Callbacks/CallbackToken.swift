@@ -22,11 +22,15 @@ public struct CallbackSigner: Sendable {
     }
 
     /// The job id a token was made for, when it was made for `provider` by this key; nil when it is
-    /// malformed, tampered, or another provider's. The mac is compared in constant time.
+    /// malformed, tampered, or another provider's. The mac is compared in constant time, and only
+    /// its canonical spelling counts: 43 base64url characters carry 258 bits for the mac's 256, so
+    /// a last character that differs only in the 2 unused bits decodes to the same mac but is
+    /// refused, and every token has exactly one valid spelling.
     public func jobID(fromToken token: String, provider: ProviderKind) -> String? {
         guard let dot = token.lastIndex(of: "."), dot != token.startIndex else { return nil }
         let jobID = String(token[..<dot])
-        guard let mac = Self.decodeBase64URL(String(token[token.index(after: dot)...])), mac.count == SHA256.byteCount else { return nil }
+        let text = String(token[token.index(after: dot)...])
+        guard let mac = Self.decodeBase64URL(text), mac.count == SHA256.byteCount, Self.base64URL(mac) == text else { return nil }
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: message(provider, jobID), using: key) ? jobID : nil
     }
 

@@ -35,6 +35,18 @@ import VideogateProviders
         #expect(CallbackSigner(secret: "another-secret").jobID(fromToken: token, provider: .seedance) == nil)
     }
 
+    /// The last of the 43 characters carries 2 unused bits: a spelling that differs only there
+    /// decodes to the same mac, and is refused all the same (one valid spelling per token).
+    @Test(arguments: 0..<64)
+    func everyOtherSpellingOfTheLastCharacterIsRefused(job: Int) {
+        let token = signer.token(provider: .kling, jobID: "req_01JOB\(job)")
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        for replacement in alphabet where replacement != token.last {
+            #expect(signer.jobID(fromToken: String(token.dropLast()) + String(replacement), provider: .kling) == nil)
+        }
+        #expect(signer.jobID(fromToken: token, provider: .kling) == "req_01JOB\(job)")
+    }
+
     @Test func urlsAreMadeOnlyForProvidersWithCallbacks() {
         let callbacks = ProviderCallbacks(signer: signer, baseURL: { "https://gate.example/" })
         let url = callbacks.url(provider: .kling, jobID: "req_01JOB")
