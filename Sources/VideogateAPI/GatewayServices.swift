@@ -24,6 +24,8 @@ public struct APIConfiguration: Sendable {
     public var queue: QueueStandingSettings
     /// Seconds between `: keep-alive` comments of an idle event stream (at most 15, the contract's bound).
     public var eventKeepAlive: TimeInterval
+    /// True when OpenTelemetry traces are exported (docs/tracing.md): each request becomes a server span.
+    public var tracing = false
 
     public init(
         publicURL: PublicURL, videoTTL: TimeInterval = 86_400, jobTimeout: TimeInterval = 1_800, maxBodyBytes: Int = 16 * 1024 * 1024,

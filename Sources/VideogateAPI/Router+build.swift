@@ -106,6 +106,12 @@ public func buildRouter(
     ]
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    if services.configuration.tracing {
+        // Outermost: the server span (its parent from an incoming `traceparent`) covers everything
+        // else, and is current while the handler runs, so logs carry its trace id. The signed
+        // file links' signatures stay out of the recorded URL.
+        router.add(middleware: TracingMiddleware(redactingQueryParameters: ["signature"]))
+    }
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMiddleware(routes: table))

@@ -31,6 +31,7 @@ public struct Gateway: Sendable {
 public func buildGateway(
     _ config: AppConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    tracing: (any Service)? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> Gateway {
     try FileManager.default.createDirectory(at: config.dataDirectory, withIntermediateDirectories: true)
@@ -61,6 +62,7 @@ public func buildGateway(
     built.credentials = credentials.all.map {
         CredentialSummary(name: $0.name, provider: $0.provider, route: $0.route.rawValue, weight: $0.weight, maxConcurrency: $0.maxConcurrency)
     }
+    built.configuration.tracing = tracing != nil
     let services = built
     let gauges = StoreGauges(store: store, factory: factory, clock: clock)
     let hooks = OperationsHooks {
@@ -70,7 +72,8 @@ public func buildGateway(
     }
     let (router, routes) = buildRouter(services: services, operations: hooks, routes: config.role == .worker ? .operationsOnly : .api)
 
-    var background: [any Service] = [StoreCloser(store: store, logger: logger)]
+    // Services stop in reverse order: the span exporter last, so that it sends the drain's spans.
+    var background: [any Service] = (tracing.map { [$0] } ?? []) + [StoreCloser(store: store, logger: logger)]
     // The change feed of the live status streams (the streams themselves end with the server).
     if config.role != .worker { background.append(services.events) }
     if config.role != .api {

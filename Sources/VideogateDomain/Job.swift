@@ -99,6 +99,9 @@ public struct Job: Sendable, Equatable {
     public var credentialDefinition: String?
     /// For a job of an alias: the member model it was handed to (`modelID` stays the alias).
     public var routedModel: String?
+    /// The W3C `traceparent` of the request that submitted the job (when tracing is on), so that the
+    /// worker's spans and the webhook's join the submission's trace. Not part of the API.
+    public var traceParent: String?
 
     public init(
         id: String, accountID: String, keyID: String, environment: KeyEnvironment, model: VideoModel, submission: Submission,

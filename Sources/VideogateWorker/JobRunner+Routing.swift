@@ -47,7 +47,9 @@ extension JobRunner {
                 }
                 if probe, !(await router.claimProbe(credential, at: clock.now())) { continue }
                 do {
-                    let receipt = try await provider.submit(targetRequest, on: credential)
+                    let receipt = try await Traces.providerCall(provider: target.provider.rawValue, credential: credential.name) {
+                        () async throws(ProviderFailure) in try await provider.submit(targetRequest, on: credential)
+                    }
                     let accepted = clock.now()
                     await router.recordSuccess(credential, at: accepted)
                     let firstPoll = accepted.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))

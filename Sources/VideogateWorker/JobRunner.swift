@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import Tracing
 import VideogateDomain
 import VideogateProviders
 import VideogateStorage
@@ -44,6 +45,17 @@ public struct JobRunner: Sendable {
     /// Runs one step of a job claimed under `lease`. Returns without recording anything when the
     /// lease is lost or the task is cancelled; the caller then gives the lease back.
     public func step(_ job: Job, lease: LeaseGuard) async {
+        // The step is a span of the submission's trace (its context stored with the job).
+        let attributes: [String: SpanAttribute] = [
+            "videogate.job_id": .string(job.id), "videogate.job_status": .string(job.status.rawValue),
+            "videogate.provider": .string(job.provider.rawValue), "videogate.attempt": .int64(Int64(job.attempts)),
+        ]
+        await Traces.span("job step", context: Traces.context(parent: job.traceParent), attributes: attributes) { _ in
+            await stepInSpan(job, lease: lease)
+        }
+    }
+
+    private func stepInSpan(_ job: Job, lease: LeaseGuard) async {
         var logger = logger
         logger[metadataKey: "job_id"] = .string(job.id)
         let event: JobEvent
@@ -95,7 +107,9 @@ public struct JobRunner: Sendable {
                 return try await createRouted(job, request: request, router: router, lease: lease, logger: logger)
             }
             do {
-                let receipt = try await provider.submit(request, on: .sandbox)
+                let receipt = try await Traces.providerCall(provider: job.provider.rawValue, credential: "sandbox") { () async throws(ProviderFailure) in
+                    try await provider.submit(request, on: .sandbox)
+                }
                 let firstPoll = now.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))
                 return .providerAccepted(providerJobID: receipt.providerJobID, providerRequestID: receipt.providerRequestID, nextPollAt: firstPoll)
             } catch {
@@ -107,7 +121,10 @@ public struct JobRunner: Sendable {
                 try lease.check()
                 let pool = router?.pool ?? CredentialPool([])
                 let credential = try pool.bound(name: job.credential, definition: job.credentialDefinition, provider: job.provider)
-                switch try await provider.poll(handle, on: credential) {
+                let polled = try await Traces.providerCall(provider: job.provider.rawValue, credential: credential.name) { () async throws(ProviderFailure) in
+                    try await provider.poll(handle, on: credential)
+                }
+                switch polled {
                 case .running(let progress):
                     let polls = max(1, job.attempts - 1)
                     let next = now.addingTimeInterval(provider.schedule.delay(beforePoll: polls, jitter: .random(in: 0...1)))
@@ -154,10 +171,12 @@ public struct JobRunner: Sendable {
         let video = directory.appendingPathComponent("video.mp4")
         let poster = directory.appendingPathComponent("poster.jpg")
         try lease.check()
-        try await provider.fetchResult(handle, result: result, to: video, on: credential)
+        try await Traces.providerCall(provider: job.provider.rawValue, credential: credential.name) { () async throws(ProviderFailure) in
+            try await provider.fetchResult(handle, result: result, to: video, on: credential)
+        }
         let info: MediaInfo
         do {
-            info = try await probe.inspect(video)
+            info = try await Traces.span("media probe") { _ throws(MediaProbeError) in try await probe.inspect(video) }
         } catch .notAVideo(let reason) {
             logger.warning("result is not a video", metadata: ["job_id": .string(job.id), "reason": .string(reason)])
             throw ProviderFailure.final(JobFailure(.providerError, "The provider returned a file that is not a playable video."))
@@ -169,17 +188,28 @@ public struct JobRunner: Sendable {
         let thumbnailKey = ResultKeys.thumbnail(jobID: job.id)
         var storedThumbnail: String?
         do {
-            try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2), inspected: info)
-            try await blobs.put(key: thumbnailKey, from: poster, contentType: "image/jpeg")
+            try await Traces.span("media poster") { _ in
+                try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2), inspected: info)
+            }
+            try await upload(poster, key: thumbnailKey, contentType: "image/jpeg")
             storedThumbnail = thumbnailKey
         } catch {
             logger.warning("poster frame failed", metadata: ["job_id": .string(job.id), "error": .string(String(describing: error))])
         }
         try lease.check()
-        try await blobs.put(key: videoKey, from: video, contentType: "video/mp4")
+        try await upload(video, key: videoKey, contentType: "video/mp4")
         return JobResult(
             videoKey: videoKey, thumbnailKey: storedThumbnail, videoBytes: info.sizeBytes,
             durationMilliseconds: Int((info.durationSeconds * 1000).rounded()), width: info.width, height: info.height)
+    }
+
+    /// Puts a result file into result storage, as a span of the step.
+    private func upload(_ file: URL, key: String, contentType: String) async throws {
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        let attributes: [String: SpanAttribute] = ["videogate.result_key": .string(key), "videogate.bytes": .int64(Int64(bytes))]
+        try await Traces.span("result upload", ofKind: .client, attributes: attributes) { _ in
+            try await blobs.put(key: key, from: file, contentType: contentType)
+        }
     }
 
     private func providerRequest(for job: Job, withImage: Bool) async throws -> ProviderRequest {

@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Tracing
 import VideogateDomain
+import VideogateProviders
 import VideogateStorage
 
 /// The queue consumer: claims due jobs under a lease, fairly across accounts (`ClaimRequest`), runs
@@ -56,6 +58,7 @@ public struct JobWorker: Service {
                 // A lease counts from when its claim was sent: a claim answered late (a stalled
                 // database) has already used part of it.
                 let claimSent = ContinuousClock.now
+                let claimStarted = DefaultTracerClock.now
                 if request.totalSlots > 0 {
                     do {
                         claimed = try await abandonedOnShutdown { try await store.claimJobs(request) } ?? []
@@ -64,6 +67,10 @@ public struct JobWorker: Service {
                     }
                 }
                 for job in claimed {
+                    // The claim as a span of each claimed job's trace (one query claimed them all).
+                    Traces.record(
+                        "job claim", context: Traces.context(parent: job.traceParent), startedAt: claimStarted,
+                        attributes: ["videogate.job_id": .string(job.id), "videogate.worker": .string(configuration.ownerID)])
                     // A sandbox job keeps its lane slot from its claim to its end, so it never waits
                     // half-started (processing, without a slot) behind other renders.
                     let lane = job.provider == .sandbox ? sandbox : live

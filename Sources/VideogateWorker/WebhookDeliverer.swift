@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Tracing
 import VideogateDomain
 import VideogateProviders
 import VideogateStorage
@@ -108,7 +109,7 @@ public struct WebhookDeliverer: Service {
         let number = delivery.attemptCount + 1
         let attemptedAt = clock.now()
         let started = ContinuousClock.now
-        let outcome = await attempt(delivery)
+        let outcome = await attempt(delivery, number: number)
         if Task.isCancelled {
             // Shutdown cut the attempt short: hand the delivery back instead of counting it.
             try? await store.releaseWebhookLease(deliveryID: delivery.id, owner: configuration.ownerID)
@@ -137,29 +138,43 @@ public struct WebhookDeliverer: Service {
     }
 
     /// Renders, signs and POSTs the delivery once.
-    private func attempt(_ delivery: WebhookDelivery) async -> WebhookAttemptOutcome {
+    private func attempt(_ delivery: WebhookDelivery, number: Int) async -> WebhookAttemptOutcome {
         let body: Data
         let signer: WebhookSigner
+        let job: Job
         do {
-            guard let job = try await store.job(id: delivery.jobID), let account = try await store.account(id: delivery.accountID) else {
+            guard let stored = try await store.job(id: delivery.jobID), let account = try await store.account(id: delivery.accountID) else {
                 return .unreachable("the job or its account no longer exists")
             }
+            job = stored
             signer = try WebhookSigner(secret: account.webhookSecret)
             body = try await render(job)
         } catch {
             return .unreachable("the request could not be made: \(error)")
         }
         let timestamp = Int64(clock.now().timeIntervalSince1970.rounded(.down))
-        do {
-            let status = try await client.post(delivery.url, headers: signer.headers(id: delivery.id, timestamp: timestamp, body: body), body: body)
-            return .answered(status: status)
-        } catch {
-            switch error {
-            case .refused(let reason): return .refused(reason)
-            case .network(let reason): return .unreachable(reason)
-            case .status(let status): return .answered(status: status)
-            case .tooLarge: return .unreachable("the answer was too large")
+        // One span per attempt, in the trace of the submission that created the job.
+        let attributes: [String: SpanAttribute] = [
+            "videogate.webhook_id": .string(delivery.id), "videogate.job_id": .string(job.id), "videogate.attempt": .int64(Int64(number)),
+            "http.request.method": "POST", "server.address": .string(URLComponents(string: delivery.url)?.host ?? ""),
+        ]
+        return await Traces.span("webhook POST", context: Traces.context(parent: job.traceParent), ofKind: .client, attributes: attributes) { span in
+            var headers = signer.headers(id: delivery.id, timestamp: timestamp, body: body)
+            Traces.inject(into: &headers)
+            let outcome: WebhookAttemptOutcome
+            do throws(OutboundClient.Failure) {
+                outcome = .answered(status: try await client.post(delivery.url, headers: headers, body: body))
+            } catch {
+                switch error {
+                case .refused(let reason): outcome = .refused(reason)
+                case .network(let reason): outcome = .unreachable(reason)
+                case .status(let status): outcome = .answered(status: status)
+                case .tooLarge: outcome = .unreachable("the answer was too large")
+                }
             }
+            if let status = outcome.statusCode { span.attributes["http.response.status_code"] = status }
+            if !outcome.isSuccess { span.setStatus(SpanStatus(code: .error)) }
+            return outcome
         }
     }
 }

@@ -53,9 +53,11 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger(config)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let tracing = try TraceExport.bootstrap(environment: ProcessInfo.processInfo.environment, logger: logger)
+        if tracing != nil { logger.info("OpenTelemetry traces on", metadata: ["service": .string(ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"] ?? "videogate")]) }
         let host = config.host
         let role = config.role
-        let gateway = try await buildGateway(config, logger: logger, registry: registry) { port in
+        let gateway = try await buildGateway(config, logger: logger, registry: registry, tracing: tracing) { port in
             Console.print("videogate listening on http://\(host):\(port) (role \(role.rawValue))")
         }
         if let created = gateway.bootstrap {
@@ -91,12 +93,15 @@ struct Migrate: AsyncParsableCommand {
 func makeLogger(_ config: AppConfiguration) -> Logger {
     let level = Logger.Level(rawValue: config.logLevel) ?? .info
     let format = config.logFormat
-    LoggingSystem.bootstrap { label in
+    // The metadata provider adds the current span's trace_id and span_id when tracing is on.
+    LoggingSystem.bootstrap({ label, metadataProvider in
         var handler: any LogHandler =
-            format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+            format == .json
+            ? JSONLogHandler(label: label, metadataProvider: metadataProvider)
+            : StreamLogHandler.standardOutput(label: label, metadataProvider: metadataProvider)
         handler.logLevel = level
         return handler
-    }
+    }, metadataProvider: TraceExport.loggingMetadata)
     var logger = Logger(label: "videogate")
     logger.logLevel = level
     return logger

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Testing
 @testable import VideogateAPI
 
@@ -50,5 +51,46 @@ struct MultipartFormTests {
     @Test func tooManyPartsAreRefused() {
         let (_, body) = multipartBody((0...MultipartForm.maxParts).map { FormPart.text("f\($0)", "v") }, boundary: "b")
         #expect(throws: MultipartForm.Malformed.self) { try MultipartForm(parsing: body, boundary: "b") }
+    }
+
+    @Test func aBodyFedInChunksOfAnySizeParsesAsAWholeOne() throws {
+        let binary = Data((0..<600).map { UInt8($0 % 251) } + [0x0D, 0x0A, 0x2D, 0x2D])
+        let (contentType, body) = multipartBody([.text("prompt", "chunked"), .file("input_reference", binary, filename: "x.png", contentType: "image/png")])
+        let boundary = try #require(MultipartForm.boundary(contentType: contentType))
+        let whole = try MultipartForm(parsing: body, boundary: boundary)
+        for size in [1, 2, 3, 7, 64, 1000] {
+            let reader = MultipartForm.Reader(boundary: boundary)
+            var offset = 0
+            while offset < body.count {
+                try reader.feed(ByteBuffer(bytes: body[offset..<min(body.count, offset + size)]))
+                offset += size
+            }
+            let form = try reader.finish()
+            #expect(form.parts.map(\.name) == whole.parts.map(\.name), "chunks of \(size)")
+            #expect(form.parts.map(\.body) == whole.parts.map(\.body), "chunks of \(size)")
+            #expect(form.sha256 == whole.sha256, "chunks of \(size)")
+        }
+    }
+
+    /// multipart-kit has no end-of-input call: a body that stops anywhere before its closing
+    /// boundary, even right after a whole part, must still be refused.
+    @Test(arguments: [
+        "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--b",
+        "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--b\r\n",
+        "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--b\r\nContent-Disposition: form-da",
+        "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--b\r\nContent-Disposition: form-data; name=\"y\"\r\n",
+        "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--b\r\nContent-Disposition: form-data; name=\"y\"\r\n\r\npart",
+        "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n-",
+    ])
+    func aBodyCutShortAfterAWholePartIsRefused(body: String) {
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm(parsing: Data(body.utf8), boundary: "b") }
+    }
+
+    @Test func headersLongerThanTheLimitAreRefused() throws {
+        let long = String(repeating: "a", count: MultipartForm.maxHeaderBytes)
+        let body = "--b\r\nContent-Disposition: form-data; name=\"x\"\r\nX-Long: \(long)\r\n\r\nv\r\n--b--\r\n"
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm(parsing: Data(body.utf8), boundary: "b") }
+        let fits = "--b\r\nContent-Disposition: form-data; name=\"x\"\r\nX-Long: \(long.prefix(7000))\r\n\r\nv\r\n--b--\r\n"
+        #expect(try MultipartForm(parsing: Data(fits.utf8), boundary: "b").first("x")?.text == "v")
     }
 }

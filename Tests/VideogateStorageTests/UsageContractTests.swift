@@ -176,7 +176,7 @@ struct UsageContractTests {
                 "ALTER TABLE jobs DROP COLUMN credential", "ALTER TABLE jobs DROP COLUMN credential_definition",
                 "ALTER TABLE jobs DROP COLUMN routed_model",
             ]
-            let undoThirteen = ["DROP TABLE console_sessions"]
+            let undoThirteen = ["DROP TABLE console_sessions", "ALTER TABLE jobs DROP COLUMN trace_parent"]
             let statements = undoThirteen + undoTwelve + [
                 "DROP TABLE usage_hourly", "DROP TABLE usage_daily", "DELETE FROM schema_migrations WHERE version >= 10",
             ]

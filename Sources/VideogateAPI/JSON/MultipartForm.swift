@@ -1,8 +1,11 @@
 import Crypto
 import Foundation
+import Hummingbird
+import MultipartKit
 
-/// A `multipart/form-data` body (RFC 7578), read whole (the caller bounds its size): the parts in
-/// order, each with its field name, the file name and content type when sent, and its bytes.
+/// A `multipart/form-data` body (RFC 7578): the parts in order, each with its field name, the file
+/// name and content type when sent, and its bytes. The bytes are parsed by vapor/multipart-kit's
+/// `MultipartParser` as they arrive (`Reader`); the caller bounds the body's size.
 struct MultipartForm: Sendable {
     struct Part: Sendable {
         let name: String
@@ -19,9 +22,10 @@ struct MultipartForm: Sendable {
         let reason: String
     }
 
-    /// More parts than any form of ours has: the rest of such a body is not read.
+    /// More parts than any form of ours has: such a body is refused as soon as the part after the
+    /// last one allowed begins, and nothing more of it is kept.
     static let maxParts = 64
-    /// Longest header block of one part.
+    /// Most bytes of one part's header lines together.
     static let maxHeaderBytes = 8 * 1024
 
     let parts: [Part]
@@ -62,87 +66,112 @@ struct MultipartForm: Sendable {
     /// Parses a whole body: an optional preamble, parts between `--boundary` lines, the closing
     /// `--boundary--` (anything after it is ignored).
     init(parsing body: Data, boundary: String) throws(Malformed) {
-        let delimiter = Array(("\r\n--" + boundary).utf8)
-        let parsed = body.withUnsafeBytes { bytes in Self.parts(bytes, delimiter: delimiter) }
-        parts = try parsed.get()
+        let reader = Reader(boundary: boundary)
+        try reader.feed(ByteBuffer(bytes: body))
+        self = try reader.finish()
     }
 
-    private static func parts(_ bytes: UnsafeRawBufferPointer, delimiter: [UInt8]) -> Result<[Part], Malformed> {
-        var parts: [Part] = []
-        // The first delimiter may open the body without the CRLF before it.
-        var position: Int
-        if matches(bytes, at: 0, delimiter.dropFirst(2)) {
-            position = delimiter.count - 2
-        } else if let found = find(delimiter, in: bytes, from: 0) {
-            position = found + delimiter.count
-        } else {
-            return .failure(Malformed(reason: "the boundary given in Content-Type does not occur in the body"))
+    private init(parts: [Part]) { self.parts = parts }
+
+    /// Reads a form chunk by chunk as the request body arrives. Not thread-safe: one request's task
+    /// feeds it.
+    final class Reader {
+        private let parser: MultipartParser
+        private let state = State()
+
+        init(boundary: String) {
+            parser = MultipartParser(boundary: boundary)
+            let state = self.state
+            parser.onHeader = { name, value in state.header(name, value) }
+            parser.onBody = { bytes in state.body(&bytes) }
+            parser.onPartComplete = { state.partComplete() }
         }
-        while !matches(bytes, at: position, [0x2D, 0x2D]) {  // "--": the closing delimiter
-            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 { position += 1 }
-            guard matches(bytes, at: position, [0x0D, 0x0A]) else { return .failure(Malformed(reason: "a boundary line is not followed by CRLF")) }
-            position += 2
-            guard parts.count < maxParts else { return .failure(Malformed(reason: "more than \(maxParts) parts")) }
-            let headerEnd: Int
-            let bodyStart: Int
-            if matches(bytes, at: position, [0x0D, 0x0A]) {
-                (headerEnd, bodyStart) = (position, position + 2)
-            } else {
-                let window = min(bytes.count, position + maxHeaderBytes + 4)
-                guard let end = find([0x0D, 0x0A, 0x0D, 0x0A], in: bytes, from: position, to: window) else {
-                    return .failure(Malformed(reason: "a part's headers do not end with an empty line within \(maxHeaderBytes) bytes"))
-                }
-                (headerEnd, bodyStart) = (end, end + 4)
-            }
-            guard let bodyEnd = find(delimiter, in: bytes, from: bodyStart) else {
-                return .failure(Malformed(reason: "the body ends before the closing boundary"))
-            }
-            let headers = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<headerEnd]), as: UTF8.self)
+
+        /// Parses the next bytes of the body.
+        func feed(_ buffer: ByteBuffer) throws(Malformed) {
+            if let failure = state.failure { throw failure }
             do {
-                parts.append(try part(headers: headers, body: Data(UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<bodyEnd]))))
+                try parser.execute(buffer)
             } catch {
-                return .failure(error)
+                state.fail("the body is not multipart/form-data (a boundary, header line or part is malformed)")
             }
-            position = bodyEnd + delimiter.count
+            if let failure = state.failure { throw failure }
         }
-        return .success(parts)
-    }
 
-    private static func part(headers text: String, body: Data) throws(Malformed) -> Part {
-        var disposition: (String, [String: String])?
-        var contentType: String?
-        for line in text.components(separatedBy: "\r\n") where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { throw Malformed(reason: "a part's header line has no colon") }
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            if name == "content-disposition" { disposition = HeaderValue.parse(value) }
-            if name == "content-type" { contentType = value }
-        }
-        guard let (kind, parameters) = disposition, kind == "form-data", let name = parameters["name"] else {
-            throw Malformed(reason: "a part has no Content-Disposition: form-data with a name")
-        }
-        return Part(name: name, filename: parameters["filename"], contentType: contentType, body: body)
-    }
-
-    private static func matches(_ bytes: UnsafeRawBufferPointer, at position: Int, _ pattern: some Collection<UInt8>) -> Bool {
-        position + pattern.count <= bytes.count && bytes[position..<position + pattern.count].elementsEqual(pattern)
-    }
-
-    /// The first index of `pattern` in `bytes[from..<to]`: memchr for its first byte, then a compare.
-    private static func find(_ pattern: [UInt8], in bytes: UnsafeRawBufferPointer, from: Int, to end: Int? = nil) -> Int? {
-        let end = end ?? bytes.count
-        guard let first = pattern.first, let base = bytes.baseAddress, end - from >= pattern.count else { return nil }
-        return pattern.withUnsafeBytes { needle -> Int? in
-            guard let needleBase = needle.baseAddress else { return nil }
-            var start = from
-            let last = end - pattern.count
-            while start <= last {
-                guard let hit = memchr(base + start, Int32(first), last - start + 1) else { return nil }
-                let index = base.distance(to: UnsafeRawPointer(hit))
-                if memcmp(base + index, needleBase, pattern.count) == 0 { return index }
-                start = index + 1
+        /// The form, once the whole body was fed. multipart-kit's parser has no end-of-input call,
+        /// so two carriage returns are fed after the end: ignored after the closing boundary (the
+        /// epilogue), they are a syntax error in a header block and body bytes in a part, which
+        /// both mean the body stopped before its closing boundary.
+        func finish() throws(Malformed) -> MultipartForm {
+            if let failure = state.failure { throw failure }
+            state.ended = true
+            do {
+                try parser.execute([0x0D, 0x0D])
+            } catch {
+                throw Malformed(reason: "the body ends before the closing boundary")
             }
-            return nil
+            if state.eventAfterEnd { throw Malformed(reason: "the body ends before the closing boundary") }
+            if !state.sawBoundary { throw Malformed(reason: "the boundary given in Content-Type does not occur in the body") }
+            return MultipartForm(parts: state.parts)
+        }
+    }
+
+    /// What the parser's callbacks collect: the parts so far and the current part's headers and bytes.
+    private final class State {
+        var parts: [Part] = []
+        var headers: [(name: String, value: String)] = []
+        var headerBytes = 0
+        var body = ByteBuffer()
+        var failure: Malformed?
+        var sawBoundary = false
+        var ended = false
+        var eventAfterEnd = false
+
+        func fail(_ reason: String) {
+            if failure == nil { failure = Malformed(reason: reason) }
+        }
+
+        func header(_ name: String, _ value: String) {
+            guard !ended else { return eventAfterEnd = true }
+            guard failure == nil else { return }
+            sawBoundary = true
+            if headers.isEmpty, parts.count >= MultipartForm.maxParts { return fail("more than \(MultipartForm.maxParts) parts") }
+            headerBytes += name.utf8.count + value.utf8.count + 4  // "name: value\r\n"
+            if headerBytes > MultipartForm.maxHeaderBytes {
+                return fail("a part's headers are longer than \(MultipartForm.maxHeaderBytes) bytes")
+            }
+            headers.append((name, value))
+        }
+
+        func body(_ bytes: inout ByteBuffer) {
+            guard !ended else { return eventAfterEnd = true }
+            guard failure == nil else { return }
+            sawBoundary = true
+            if headers.isEmpty, parts.count >= MultipartForm.maxParts { return fail("more than \(MultipartForm.maxParts) parts") }
+            body.writeBuffer(&bytes)
+        }
+
+        func partComplete() {
+            guard !ended else { return eventAfterEnd = true }
+            guard failure == nil else { return }
+            sawBoundary = true
+            if parts.count >= MultipartForm.maxParts { return fail("more than \(MultipartForm.maxParts) parts") }
+            var disposition: (String, [String: String])?
+            var contentType: String?
+            for (name, value) in headers {
+                switch name.lowercased() {
+                case "content-disposition": disposition = HeaderValue.parse(value)
+                case "content-type": contentType = value
+                default: break
+                }
+            }
+            guard let (kind, parameters) = disposition, kind == "form-data", let name = parameters["name"] else {
+                return fail("a part has no Content-Disposition: form-data with a name")
+            }
+            parts.append(Part(name: name, filename: parameters["filename"], contentType: contentType, body: Data(buffer: body)))
+            headers = []
+            headerBytes = 0
+            body = ByteBuffer()
         }
     }
 }

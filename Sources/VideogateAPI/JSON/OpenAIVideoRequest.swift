@@ -17,16 +17,7 @@ enum OpenAIVideoRequest {
             let body = try await JSONBody.read(&request, limit: limit)
             return JSONBody(object: try fields(json: body.object), sha256: body.sha256)
         case "multipart/form-data":
-            let data = try await collect(&request, limit: limit)
-            guard let boundary = MultipartForm.boundary(contentType: contentType) else {
-                throw GatewayError(.invalidJSON, "The multipart/form-data Content-Type has no valid boundary parameter.")
-            }
-            let form: MultipartForm
-            do {
-                form = try MultipartForm(parsing: data, boundary: boundary)
-            } catch {
-                throw GatewayError(.invalidJSON, "The multipart/form-data body is malformed: \(error.reason).")
-            }
+            let form = try await readForm(&request, boundary: MultipartForm.boundary(contentType: contentType), limit: limit)
             // The hash of the parsed form, not of the bytes: the same fields and file under another
             // random boundary are the same request.
             return JSONBody(object: try fields(form: form), sha256: form.sha256)
@@ -146,15 +137,39 @@ enum OpenAIVideoRequest {
     }
 
     /// The whole body, at most `limit` bytes (413 otherwise).
-    private static func collect(_ request: inout Request, limit: Int) async throws(GatewayError) -> Data {
+    /// Parses a form as its chunks arrive (no copy of the whole body is kept besides the parts).
+    /// The checks keep api.md's order: a body over `limit` is 413 even when its start is already
+    /// malformed, so after a syntax error the rest is still counted (and dropped) up to the limit.
+    private static func readForm(_ request: inout Request, boundary: String?, limit: Int) async throws(GatewayError) -> MultipartForm {
         let tooLarge = GatewayError(.payloadTooLarge, "The request body is larger than \(limit) bytes.")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
+        let reader = boundary.map(MultipartForm.Reader.init(boundary:))
+        var failure: MultipartForm.Malformed?
+        var received = 0
         do {
-            return Data(buffer: try await request.collectBody(upTo: limit))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw tooLarge
+            for try await chunk in request.body {
+                received += chunk.readableBytes
+                if received > limit { throw tooLarge }
+                guard failure == nil, let reader else { continue }
+                do {
+                    try reader.feed(chunk)
+                } catch {
+                    failure = error
+                }
+            }
+        } catch let error as GatewayError {
+            throw error
         } catch {
             throw GatewayError(.invalidJSON, "The request body could not be read.")
+        }
+        guard let reader else {
+            throw GatewayError(.invalidJSON, "The multipart/form-data Content-Type has no valid boundary parameter.")
+        }
+        do throws(MultipartForm.Malformed) {
+            if let failure { throw failure }
+            return try reader.finish()
+        } catch {
+            throw GatewayError(.invalidJSON, "The multipart/form-data body is malformed: \(error.reason).")
         }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import Logging
+import Tracing
 import VideogateDomain
+import VideogateProviders
 import VideogateStorage
 
 /// What became of a submission, for the route to render in its own format.
@@ -63,10 +65,18 @@ extension GatewayServices {
             // A refused body is never replayed: only created jobs are remembered under their key.
             idempotencyKey = nil
         }
-        let outcome = try await store.submit(
-            SubmitCommand(
-                key: principal.key, account: principal.account, idempotencyKey: idempotencyKey, requestHash: requestHash,
-                validation: validation, now: now))
+        // The worker's spans and the webhook's join this request's trace through the stored context.
+        let traceParent = Traces.currentParent()
+        let command = SubmitCommand(
+            key: principal.key, account: principal.account, idempotencyKey: idempotencyKey, requestHash: requestHash,
+            validation: validation.map { job in
+                var job = job
+                job.traceParent = traceParent
+                return job
+            }, now: now)
+        let outcome = try await Traces.span("submit transaction", attributes: ["videogate.job_id": .string(jobID)]) { _ in
+            try await store.submit(command)
+        }
         switch outcome {
         case .created(let job, let quota):
             if let image { try await storeImage(image.data, mediaType: image.mediaType, of: job, replay: false, logger: context.logger) }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOFileSystem
 import NIOFoundationCompat
 import NIOHTTP1
+import Tracing
 import VideogateDomain
 
 /// How an adapter talks to its provider's API: the process's one AsyncHTTPClient, at most
@@ -84,8 +85,37 @@ public struct ProviderHTTP: Sendable {
     /// Sends one request. A network failure or time-out throws `.retryable`; every HTTP status is returned.
     /// The answer's body is collected up to `maxBodyBytes` (16 MiB; Vertex AI's inline videos need more);
     /// a longer one is a retryable failure.
+    /// Each call is a client span (provider, credential, method, URL without its query, upstream
+    /// status) and carries the span's `traceparent`.
     public func send(
         _ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: Data? = nil, maxBodyBytes: Int = 16 << 20
+    ) async throws(ProviderFailure) -> Response {
+        try await Self.traced(method, url) { span throws(ProviderFailure) in
+            var headers = headers
+            Traces.inject(into: &headers)
+            let response = try await perform(method, url, headers: headers, body: body, maxBodyBytes: maxBodyBytes)
+            span.attributes["http.response.status_code"] = response.status
+            if response.status >= 400 { span.setStatus(SpanStatus(code: .error)) }
+            return response
+        }
+    }
+
+    /// A span for one call to a provider's API, named after the provider and the method.
+    static func traced<T>(
+        _ method: HTTPMethod, _ url: String, _ operation: (any Span) async throws(ProviderFailure) -> T
+    ) async throws(ProviderFailure) -> T {
+        let call = ServiceContext.current?.providerCall
+        var attributes: [String: SpanAttribute] = ["http.request.method": .string(method.rawValue), "url.full": .string(redacted(url))]
+        if let call {
+            attributes["videogate.provider"] = .string(call.provider)
+            attributes["videogate.credential"] = .string(call.credential)
+        }
+        let name = call.map { "\($0.provider) \(method.rawValue)" } ?? method.rawValue
+        return try await Traces.span(name, ofKind: .client, attributes: attributes, operation)
+    }
+
+    private func perform(
+        _ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: Data?, maxBodyBytes: Int
     ) async throws(ProviderFailure) -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -107,6 +137,14 @@ public struct ProviderHTTP: Sendable {
     /// Streams a GET of a path of the provider's own API (Sora's `/content`) into `destination`,
     /// with the API's credentials. A redirect is followed through `outbound`, without them.
     public func download(_ url: String, headers: HTTPHeaders, to destination: URL, provider: String) async throws(ProviderFailure) {
+        try await Self.traced(.GET, url) { span throws(ProviderFailure) in
+            var headers = headers
+            Traces.inject(into: &headers)
+            try await downloadUntraced(url, headers: headers, to: destination, provider: provider)
+        }
+    }
+
+    private func downloadUntraced(_ url: String, headers: HTTPHeaders, to destination: URL, provider: String) async throws(ProviderFailure) {
         var request = HTTPClientRequest(url: url)
         request.headers = headers
         let outcome: Result<String?, ProviderFailure>
@@ -140,6 +178,12 @@ public struct ProviderHTTP: Sendable {
     /// Streams a result file at a URL the provider returned into `destination`, under the outbound
     /// rules. `headers` (a provider key) go only to the URL's own host, never to a redirect target elsewhere.
     public func fetchResultFile(_ url: String, headers: [(String, String)], to destination: URL, provider: String) async throws(ProviderFailure) {
+        try await Self.traced(.GET, url) { _ throws(ProviderFailure) in
+            try await fetchResultFileUntraced(url, headers: headers, to: destination, provider: provider)
+        }
+    }
+
+    private func fetchResultFileUntraced(_ url: String, headers: [(String, String)], to destination: URL, provider: String) async throws(ProviderFailure) {
         do {
             _ = try await outbound.download(url, headers: headers, to: destination, maxBytes: maxResultBytes)
         } catch {

@@ -1,5 +1,8 @@
 import Foundation
 import Logging
+import MultipartKit
+import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import VideogateDomain
 
@@ -162,31 +165,28 @@ public struct SoraProvider: VideoProvider {
     }
 }
 
-/// A `multipart/form-data` body (RFC 7578).
+/// A `multipart/form-data` body (RFC 7578), framed by multipart-kit's `MultipartSerializer`.
 struct MultipartForm {
     let boundary = "videogate-" + UUID().uuidString
-    private var parts: [Data] = []
+    private var parts: [MultipartPart] = []
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
 
     mutating func add(_ name: String, _ value: String) {
-        parts.append(Data("Content-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)".utf8))
+        parts.append(MultipartPart(headers: ["Content-Disposition": "form-data; name=\"\(name)\""], body: value))
     }
 
     mutating func addFile(_ name: String, filename: String, contentType: String, data: Data) {
-        var part = Data("Content-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
-        part.append(data)
-        parts.append(part)
+        let headers: HTTPHeaders = [
+            "Content-Disposition": "form-data; name=\"\(name)\"; filename=\"\(filename)\"", "Content-Type": contentType,
+        ]
+        parts.append(MultipartPart(headers: headers, body: ByteBuffer(data: data)))
     }
 
     func body() -> Data {
-        var body = Data()
-        for part in parts {
-            body.append(Data("--\(boundary)\r\n".utf8))
-            body.append(part)
-            body.append(Data("\r\n".utf8))
-        }
-        body.append(Data("--\(boundary)--\r\n".utf8))
-        return body
+        var buffer = ByteBuffer()
+        // Serializing into a buffer cannot fail: the signature throws for other encoders' sake.
+        try? MultipartSerializer().serialize(parts: parts, boundary: boundary, into: &buffer)
+        return Data(buffer: buffer)
     }
 }

@@ -1,5 +1,11 @@
-import Dispatch
 import Foundation
+import Subprocess
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 
 /// What a finished external command left behind.
 public struct ProcessOutput: Sendable, Equatable {
@@ -42,17 +48,16 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
-/// Runs external commands (ffmpeg, ffprobe) from async code without blocking a thread of the
-/// cooperative pool: the process is started by `Spawn`, and a thread of its own reads its output
-/// and reaps it. A timeout or the cancellation of the calling task sends SIGTERM, then SIGKILL
-/// after `killGrace` seconds; the call returns only once the process has exited.
+/// Runs external commands (ffmpeg, ffprobe) from async code with swiftlang/swift-subprocess
+/// (posix_spawn with an empty signal mask and default handlers, no descriptor of ours but 0–2,
+/// the exit watched through a pidfd, the pipes read with epoll: no thread blocks).
+///
+/// The child gets standard input from `/dev/null` and its own process group. A timeout or the
+/// cancellation of the calling task sends SIGTERM to that group, then SIGKILL after `killGrace`
+/// seconds; the call returns only once the process has exited and its pipes are closed.
 public enum ProcessRunner {
     /// Seconds between SIGTERM and SIGKILL.
     public static let killGrace: TimeInterval = 2
-    /// How long output pipes may stay open after the process exited (a grandchild holding them)
-    /// before they are abandoned. Long: on a loaded machine the last reads of a finished process
-    /// can lag, and abandoning them early would cut its output short.
-    public static let pipeDrainGrace: TimeInterval = 30
 
     /// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments` and standard input
     /// closed. A non-zero exit is not an error: check `ProcessOutput.succeeded`.
@@ -61,15 +66,40 @@ public enum ProcessRunner {
         _ executable: String, arguments: [String], timeout: TimeInterval, stdoutLimit: Int = 8 << 20, stderrLimit: Int = 64 << 10
     ) async throws(ProcessRunnerError) -> ProcessOutput {
         guard let url = resolve(executable) else { throw .executableNotFound(executable) }
-        let run = ProcessRun(stdoutLimit: stdoutLimit, stderrLimit: stderrLimit)
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>) in
-                run.start(url: url, arguments: arguments, timeout: timeout, continuation: continuation)
+        if Task.isCancelled { throw .cancelled }
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        // What a cancelled task's run does (swift-subprocess runs it when the body is cancelled);
+        // the timeout below runs the same sequence itself.
+        options.teardownSequence = teardown
+        let timedOut = TimeoutFlag()
+        let result: ExecutionResult<Collected, SequenceOutput, SequenceOutput>
+        do {
+            result = try await Subprocess.run(
+                .path(FilePath(url.path)), arguments: Arguments(arguments), platformOptions: options,
+                input: .none, output: .sequence, error: .sequence
+            ) { execution in
+                try await collect(execution, timeout: timeout, stdoutLimit: max(0, stdoutLimit), stderrLimit: max(0, stderrLimit), timedOut: timedOut)
             }
-        } onCancel: {
-            run.stop(because: .cancelled)
+        } catch let error as SubprocessError {
+            if Task.isCancelled { throw .cancelled }
+            switch error.code {
+            case .executableNotFound: throw .executableNotFound(executable)
+            default: throw .launchFailed(error.description)
+            }
+        } catch {
+            throw .cancelled
         }
-        return try result.get()
+        let collected = result.closureResult
+        if timedOut.isSet { throw .timedOut(seconds: timeout, stderrTail: String(decoding: collected.stderr, as: UTF8.self)) }
+        if Task.isCancelled { throw .cancelled }
+        let (code, signalled): (Int32, Bool) = switch result.terminationStatus {
+        case .exited(let code): (code, false)
+        case .signaled(let signal): (signal, true)
+        }
+        return ProcessOutput(
+            exitCode: code, terminatedBySignal: signalled, stdout: collected.stdout, stdoutTruncated: collected.stdoutTruncated,
+            stderr: collected.stderr)
     }
 
     /// The executable's URL: `name` itself when it contains a slash, else the first executable match on `PATH`.
@@ -85,192 +115,81 @@ public enum ProcessRunner {
         }
         return nil
     }
-}
 
-/// The shared state of one run, touched from the caller, the thread supervising the child, and
-/// timers. Every mutable field is guarded by `lock`, hence `@unchecked Sendable`.
-private final class ProcessRun: @unchecked Sendable {
-    enum StopReason { case timedOut(TimeInterval), cancelled }
+    /// SIGTERM to the child's process group, SIGKILL to it `killGrace` seconds later.
+    private static let teardown: [TeardownStep] = [
+        .send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(Int64(killGrace * 1000)))
+    ]
 
-    private let lock = NSLock()
-    private let stdoutLimit: Int
-    private let stderrLimit: Int
-    private let queue = DispatchQueue(label: "videogate.process-run")
-    private var continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>?
-    private var pid: pid_t?
-    private var exit: (code: Int32, signalled: Bool)?
-    private var stopReason: StopReason?
-    private var openStreams = 2
-    private var streamsAbandoned = false
-    private var stdout = Data()
-    private var stdoutTruncated = false
-    private var stderr = Data()
-
-    init(stdoutLimit: Int, stderrLimit: Int) {
-        self.stdoutLimit = max(0, stdoutLimit)
-        self.stderrLimit = max(0, stderrLimit)
+    private struct Collected: Sendable {
+        var stdout = Data()
+        var stdoutTruncated = false
+        var stderr = Data()
     }
 
-    func start(url: URL, arguments: [String], timeout: TimeInterval,
-               continuation: CheckedContinuation<Result<ProcessOutput, ProcessRunnerError>, Never>) {
-        lock.lock()
-        self.continuation = continuation
-        let cancelledEarly = stopReason != nil
-        lock.unlock()
-        if cancelledEarly { return finish(.failure(.cancelled)) }
-
-        let launched: (pid: pid_t, stdout: Int32, stderr: Int32)
-        do {
-            let out = try Spawn.pipe()
-            let err: (read: Int32, write: Int32)
-            do { err = try Spawn.pipe() } catch {
-                close(out.read)
-                close(out.write)
-                throw error
+    /// Reads both pipes to their end (the head of stdout, the tail of stderr) while a timer waits
+    /// for `timeout`; when it fires first the process group is torn down and the reads still end.
+    private static func collect(
+        _ execution: Execution<NoInput, SequenceOutput, SequenceOutput>, timeout: TimeInterval, stdoutLimit: Int, stderrLimit: Int,
+        timedOut: TimeoutFlag
+    ) async throws -> Collected {
+        enum Piece: Sendable { case stdout(Data, truncated: Bool), stderr(Data), timer }
+        return try await withThrowingTaskGroup(of: Piece.self) { group in
+            group.addTask {
+                var head = Data()
+                var truncated = false
+                for try await buffer in execution.standardOutput {
+                    buffer.withUnsafeBytes { bytes in
+                        let room = stdoutLimit - head.count
+                        if bytes.count > room { truncated = true }
+                        if room > 0 { head.append(contentsOf: bytes.prefix(room)) }
+                    }
+                }
+                return .stdout(head, truncated: truncated)
             }
-            defer {
-                // The child has its own copies of the write ends; closing ours lets the reads see EOF.
-                close(out.write)
-                close(err.write)
+            group.addTask {
+                var tail = Data()
+                for try await buffer in execution.standardError {
+                    buffer.withUnsafeBytes { bytes in tail.append(contentsOf: bytes) }
+                    if tail.count > stderrLimit * 2 { tail = Data(tail.suffix(stderrLimit)) }
+                }
+                return .stderr(Data(tail.suffix(stderrLimit)))
             }
-            do {
-                launched = (try Spawn.start(url.path, arguments: arguments, stdout: out.write, stderr: err.write), out.read, err.read)
-            } catch {
-                close(out.read)
-                close(err.read)
-                throw error
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                } catch {
+                    return .timer  // both pipes closed first
+                }
+                timedOut.set()
+                await execution.teardown(using: teardown)
+                return .timer
             }
-        } catch {
-            return finish(.failure(.launchFailed(String(describing: error))))
-        }
-        // One thread per child reads both pipes and reaps the child. Dispatch I/O is not used for
-        // the pipes: under load libdispatch's event loop crashed on their rapidly reused descriptors.
-        let child = launched.pid
-        Thread.detachNewThread { [self] in supervise(child, stdout: launched.stdout, stderr: launched.stderr) }
-
-        lock.lock()
-        if exit == nil { pid = child }
-        let pendingStop = stopReason
-        lock.unlock()
-        if let pendingStop { stop(because: pendingStop) }
-        queue.asyncAfter(deadline: .now() + max(0, timeout)) { [weak self] in self?.stop(because: .timedOut(timeout)) }
-    }
-
-    /// Sends SIGTERM now and SIGKILL after the grace period, unless the process has exited.
-    func stop(because reason: StopReason) {
-        lock.lock()
-        guard exit == nil else { return lock.unlock() }
-        if stopReason == nil { stopReason = reason }
-        let target = pid
-        lock.unlock()
-        guard let target else { return }
-        Self.signal(target, SIGTERM)
-        queue.asyncAfter(deadline: .now() + ProcessRunner.killGrace) { [weak self] in
-            guard let self else { return }
-            lock.lock()
-            let stillRunning = exit == nil
-            lock.unlock()
-            if stillRunning { Self.signal(target, SIGKILL) }
-        }
-    }
-
-    /// Signals the process group the child leads (`Spawn` starts children in their own group), so
-    /// that its own children go too. Falls back to the process alone.
-    private static func signal(_ target: pid_t, _ signal: Int32) {
-        if getpgid(target) != target || kill(-target, signal) != 0 { kill(target, signal) }
-    }
-
-    /// Reads both pipes until EOF and reaps the child; both descriptors are closed here. Pipes still
-    /// open `pipeDrainGrace` after the exit (a grandchild holding them) are abandoned.
-    private func supervise(_ child: pid_t, stdout: Int32, stderr: Int32) {
-        var open: [(descriptor: Int32, isStdout: Bool)] = [(stdout, true), (stderr, false)]
-        var exitedAt: ContinuousClock.Instant?
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            if exitedAt == nil, let status = Spawn.reap(child) {
-                exitedAt = .now
-                processExited(code: status.code, signalled: status.signalled)
-            }
-            if open.isEmpty && exitedAt != nil { return }
-            if let exitedAt, ContinuousClock.now - exitedAt > .seconds(ProcessRunner.pipeDrainGrace) {
-                for stream in open { close(stream.descriptor) }
-                lock.lock()
-                streamsAbandoned = true
-                lock.unlock()
-                return completeIfDone()
-            }
-            guard !open.isEmpty else {
-                // Output is complete; the child has not been reaped yet.
-                usleep(20_000)
-                continue
-            }
-            var polled = open.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&polled, nfds_t(polled.count), 20)
-            guard ready > 0 else { continue }
-            var closed: [Int32] = []
-            for (index, entry) in polled.enumerated() where entry.revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(entry.fd, $0.baseAddress, $0.count) }
-                if count > 0 {
-                    append(Data(buffer[0..<count]), isStdout: open[index].isStdout)
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                    closed.append(entry.fd)
+            var collected = Collected()
+            var streamsOpen = 2
+            while streamsOpen > 0, let piece = try await group.next() {
+                switch piece {
+                case .stdout(let data, let truncated):
+                    (collected.stdout, collected.stdoutTruncated) = (data, truncated)
+                    streamsOpen -= 1
+                case .stderr(let data):
+                    collected.stderr = data
+                    streamsOpen -= 1
+                case .timer:
+                    break
                 }
             }
-            for descriptor in closed {
-                close(descriptor)
-                open.removeAll { $0.descriptor == descriptor }
-                streamClosed()
-            }
+            group.cancelAll()
+            return collected
         }
     }
+}
 
-    private func append(_ chunk: Data, isStdout: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if isStdout {
-            let room = stdoutLimit - stdout.count
-            if chunk.count > room { stdoutTruncated = true }
-            if room > 0 { stdout.append(chunk.prefix(room)) }
-        } else {
-            stderr.append(chunk)
-            if stderr.count > stderrLimit { stderr = Data(stderr.suffix(stderrLimit)) }
-        }
-    }
+/// Set once by the timer task when the timeout fired.
+private final class TimeoutFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
 
-    private func processExited(code: Int32, signalled: Bool) {
-        lock.lock()
-        exit = (code, signalled)
-        pid = nil
-        lock.unlock()
-        completeIfDone()
-    }
-
-    private func streamClosed() {
-        lock.lock()
-        openStreams -= 1
-        lock.unlock()
-        completeIfDone()
-    }
-
-    private func completeIfDone() {
-        lock.lock()
-        guard let exit, openStreams <= 0 || streamsAbandoned else { return lock.unlock() }
-        let output = ProcessOutput(
-            exitCode: exit.code, terminatedBySignal: exit.signalled, stdout: stdout, stdoutTruncated: stdoutTruncated, stderr: stderr)
-        let reason = stopReason
-        lock.unlock()
-        switch reason {
-        case .timedOut(let seconds): finish(.failure(.timedOut(seconds: seconds, stderrTail: output.stderrText)))
-        case .cancelled: finish(.failure(.cancelled))
-        case nil: finish(.success(output))
-        }
-    }
-
-    private func finish(_ result: Result<ProcessOutput, ProcessRunnerError>) {
-        lock.lock()
-        let continuation = self.continuation
-        self.continuation = nil
-        lock.unlock()
-        continuation?.resume(returning: result)
-    }
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

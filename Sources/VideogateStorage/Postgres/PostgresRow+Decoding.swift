@@ -130,6 +130,7 @@ extension Job {
         credential = try row.value("credential")
         credentialDefinition = try row.value("credential_definition")
         routedModel = try row.value("routed_model")
+        traceParent = try row.value("trace_parent")
         if let videoKey = try row.value("video_key", as: String?.self) {
             result = JobResult(
                 videoKey: videoKey, thumbnailKey: try row.value("thumbnail_key"), videoBytes: try row.value("video_bytes", as: Int64?.self) ?? 0,

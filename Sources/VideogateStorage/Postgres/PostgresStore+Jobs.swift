@@ -122,38 +122,30 @@ extension PostgresStore {
         try await db.row("SELECT \(unescaped: JobColumns.list) FROM jobs WHERE id = \(id)").map(Job.init(row:))
     }
 
-    /// `routed_model` is written only for a job of an alias; a plain model's job leaves it to its
-    /// default (NULL), so its insert is the same on a schema from before that column (the
-    /// migration upgrade tests insert through this into old schemas).
+    /// `routed_model` (a job of an alias) and `trace_parent` (a traced submission) are written only
+    /// when set; otherwise they keep their default (NULL), so the insert is the same on a schema
+    /// from before those columns (the migration upgrade tests insert through this into old schemas).
     func insertJob(_ db: PostgresSession, _ job: Job) async throws {
-        guard let routedModel = job.routedModel else {
-            try await db.run("""
-                INSERT INTO jobs (
-                    id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
-                    aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,
-                    attempts, next_attempt_at, deadline_at, created_at, updated_at
-                ) VALUES (
-                    \(job.id), \(job.accountID), \(job.keyID), \(job.environment.rawValue), \(job.modelID), \(job.provider.rawValue),
-                    \(job.upstreamModel), \(job.mode.rawValue), \(job.prompt), \(job.imageURL), \(job.imageKey), \(job.aspectRatio.rawValue),
-                    \(job.duration), \(job.webhookURL), \(StoreCoding.encodeMetadata(job.metadata)), \(job.status.rawValue), \(job.progress),
-                    \(job.creditsReserved), \(job.creditsUsed), 0, \(StoreCoding.millis(job.nextAttemptAt)), \(StoreCoding.millis(job.deadlineAt)),
-                    \(StoreCoding.millis(job.createdAt)), \(StoreCoding.millis(job.updatedAt))
-                )
-                """)
-            return
-        }
-        try await db.run("""
+        var optional: [(column: String, value: String)] = []
+        if let routedModel = job.routedModel { optional.append(("routed_model", routedModel)) }
+        if let traceParent = job.traceParent { optional.append(("trace_parent", traceParent)) }
+        var query: PostgresQuery = """
             INSERT INTO jobs (
                 id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
                 aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,
-                attempts, next_attempt_at, deadline_at, created_at, updated_at, routed_model
+                attempts, next_attempt_at, deadline_at, created_at, updated_at\(unescaped: optional.map { ", " + $0.column }.joined())
             ) VALUES (
                 \(job.id), \(job.accountID), \(job.keyID), \(job.environment.rawValue), \(job.modelID), \(job.provider.rawValue),
                 \(job.upstreamModel), \(job.mode.rawValue), \(job.prompt), \(job.imageURL), \(job.imageKey), \(job.aspectRatio.rawValue),
                 \(job.duration), \(job.webhookURL), \(StoreCoding.encodeMetadata(job.metadata)), \(job.status.rawValue), \(job.progress),
                 \(job.creditsReserved), \(job.creditsUsed), 0, \(StoreCoding.millis(job.nextAttemptAt)), \(StoreCoding.millis(job.deadlineAt)),
-                \(StoreCoding.millis(job.createdAt)), \(StoreCoding.millis(job.updatedAt)), \(routedModel)
-            )
-            """)
+                \(StoreCoding.millis(job.createdAt)), \(StoreCoding.millis(job.updatedAt))
+            """
+        for (_, value) in optional {
+            query.binds.append(value)
+            query.sql += ", $\(query.binds.count)"
+        }
+        query.sql += ")"
+        try await db.run(query)
     }
 }

@@ -89,6 +89,7 @@ enum JobColumns {
         "credential",
         "credential_definition",
         "routed_model",
+        "trace_parent",
     ]
     static let list = names.joined(separator: ", ")
     static let position: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
@@ -139,6 +140,7 @@ extension Job {
         credential = row["credential"]
         credentialDefinition = row["credential_definition"]
         routedModel = row["routed_model"]
+        traceParent = row["trace_parent"]
         if let videoKey: String = row["video_key"] {
             result = JobResult(
                 videoKey: videoKey, thumbnailKey: row["thumbnail_key"], videoBytes: row["video_bytes"] ?? 0,

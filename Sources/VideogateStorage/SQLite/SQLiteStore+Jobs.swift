@@ -105,12 +105,13 @@ extension SQLiteStore {
         try db.row(sql: "SELECT \(JobColumns.list) FROM jobs WHERE id = ?", arguments: [id]).map(Job.init(row:))
     }
 
-    /// `routed_model` is written only for a job of an alias; a plain model's job leaves it to its
-    /// default (NULL), so its insert is the same on a schema from before that column (the
-    /// migration upgrade tests insert through this into old schemas).
+    /// `routed_model` (a job of an alias) and `trace_parent` (a traced submission) are written only
+    /// when set; otherwise they keep their default (NULL), so the insert is the same on a schema
+    /// from before those columns (the migration upgrade tests insert through this into old schemas).
     func insertJob(_ db: Database, _ job: Job) throws {
-        let routed = job.routedModel.map { _ in ", routed_model" } ?? ""
-        let routedValue = job.routedModel.map { _ in ", ?" } ?? ""
+        var optional: [(column: String, value: String)] = []
+        if let routedModel = job.routedModel { optional.append(("routed_model", routedModel)) }
+        if let traceParent = job.traceParent { optional.append(("trace_parent", traceParent)) }
         var arguments: StatementArguments = [
             job.id, job.accountID, job.keyID, job.environment.rawValue, job.modelID, job.provider.rawValue, job.upstreamModel,
             job.mode.rawValue, job.prompt, job.imageURL, job.imageKey, job.aspectRatio.rawValue, job.duration, job.webhookURL,
@@ -118,13 +119,13 @@ extension SQLiteStore {
             StoreCoding.millis(job.nextAttemptAt), StoreCoding.millis(job.deadlineAt), StoreCoding.millis(job.createdAt),
             StoreCoding.millis(job.updatedAt),
         ]
-        if let routedModel = job.routedModel { arguments += [routedModel] }
+        for (_, value) in optional { arguments += [value] }
         try db.run(sql: """
                 INSERT INTO jobs (
                     id, account_id, key_id, environment, model_id, provider, upstream_model, mode, prompt, image_url, image_key,
                     aspect_ratio, duration, webhook_url, metadata, status, progress, credits_reserved, credits_used,
-                    attempts, next_attempt_at, deadline_at, created_at, updated_at\(routed)
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?\(routedValue))
+                    attempts, next_attempt_at, deadline_at, created_at, updated_at\(optional.map { ", " + $0.column }.joined())
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?\(String(repeating: ", ?", count: optional.count)))
                 """,
             arguments: arguments)
     }

@@ -331,5 +331,11 @@ enum SQLiteMigrations {
             CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
             """
         ),
+        (
+            14, "tracing: the submission's trace context",
+            """
+            ALTER TABLE jobs ADD COLUMN trace_parent TEXT;
+            """
+        ),
     ]
 }
