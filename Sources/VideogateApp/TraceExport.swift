@@ -23,6 +23,7 @@ public enum TraceExport {
     /// - Throws: swift-otel's configuration error (an unknown protocol or sampler, say), which stops the start.
     public static func bootstrap(environment: [String: String], logger: Logger) throws -> (any Service)? {
         guard isRequested(environment) else { return nil }
+        try check(environment)
         var configuration = OTel.Configuration.default
         configuration.serviceName = "videogate"
         configuration.logs.enabled = false
@@ -35,6 +36,19 @@ public enum TraceExport {
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         InstrumentationSystem.bootstrap(backend.factory)
         return backend.service
+    }
+
+    /// Refuses, before swift-otel sees them, the values it would stop the process on: the gRPC
+    /// protocol (its trait is not built) and the exporters it does not implement. Other values it
+    /// cannot read, it logs as a warning and keeps its default.
+    static func check(_ environment: [String: String]) throws {
+        let protocolKeys = ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]
+        if let key = protocolKeys.first(where: { environment[$0]?.lowercased() == "grpc" }) {
+            throw ConfigurationError("\(key)=grpc is not supported by this build: use http/protobuf (the default) or http/json")
+        }
+        if let exporter = environment["OTEL_TRACES_EXPORTER"]?.lowercased(), ["jaeger", "zipkin"].contains(exporter) {
+            throw ConfigurationError("OTEL_TRACES_EXPORTER=\(exporter) is not supported: use otlp (the default), console or none")
+        }
     }
 
     /// Adds the current span's `trace_id`, `span_id` and `trace_flags` to every log line.
