@@ -46,8 +46,8 @@ public enum TraceExport {
         if let key = protocolKeys.first(where: { environment[$0]?.lowercased() == "grpc" }) {
             throw ConfigurationError("\(key)=grpc is not supported by this build: use http/protobuf (the default) or http/json")
         }
-        if let exporter = environment["OTEL_TRACES_EXPORTER"]?.lowercased(), ["jaeger", "zipkin"].contains(exporter) {
-            throw ConfigurationError("OTEL_TRACES_EXPORTER=\(exporter) is not supported: use otlp (the default), console or none")
+        if let exporter = environment["OTEL_TRACES_EXPORTER"]?.lowercased(), ["jaeger", "zipkin", "console"].contains(exporter) {
+            throw ConfigurationError("OTEL_TRACES_EXPORTER=\(exporter) is not supported: use otlp (the default) or none")
         }
     }
 

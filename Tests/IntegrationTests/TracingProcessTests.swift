@@ -29,6 +29,8 @@ struct TracingProcessTests {
                     "OTEL_BSP_SCHEDULE_DELAY": "100",
                 ])
                 let (_, key) = try await VideogateBinary.liveAccount(name: "traced", credits: 10000, environment: environment)
+                // The first status call fails upstream: its span must say so, and the job go on.
+                fake.inject([.status(503)], on: .status)
                 let server = try await ServerProcess(environment: environment, role: split ? "api" : "all")
                 defer { server.stop() }
                 let worker = split ? try await ServerProcess(environment: environment, role: "worker") : nil
@@ -78,6 +80,8 @@ struct TracingProcessTests {
                 let create = try #require(spans.first { $0.name == "kling POST" })
                 #expect(create.attributes["videogate.provider"] == "kling" && create.attributes["videogate.credential"] != nil, "\(create.attributes)")
                 #expect(create.attributes["http.response.status_code"] == "200", "\(create.attributes)")
+                let failed = spans.filter { $0.name == "kling GET" && $0.attributes["http.response.status_code"] == "503" }
+                #expect(failed.count == 1, "\(spans.filter { $0.name == "kling GET" })")
                 let hook = try #require(spans.first { $0.name == "webhook POST" })
                 #expect(hook.attributes["videogate.job_id"] == id && hook.attributes["http.response.status_code"] == "200", "\(hook.attributes)")
                 #expect(receiver.serviceNames.contains("videogate-trace-test"))

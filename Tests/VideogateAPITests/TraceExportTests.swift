@@ -22,7 +22,7 @@ import Testing
 
     @Test(arguments: [
         ["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"], ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "GRPC"], ["OTEL_TRACES_EXPORTER": "jaeger"],
-        ["OTEL_TRACES_EXPORTER": "zipkin"],
+        ["OTEL_TRACES_EXPORTER": "zipkin"], ["OTEL_TRACES_EXPORTER": "console"],
     ])
     func whatSwiftOTelWouldStopTheProcessOnIsRefusedWithTheVariableNamed(environment: [String: String]) {
         #expect {

@@ -15,13 +15,7 @@ public enum Traces {
         let span = InstrumentationSystem.tracer.startSpan(name, context: context ?? ServiceContext.current ?? .topLevel, ofKind: kind)
         defer { span.end() }
         for (key, value) in attributes { span.attributes[key] = value }
-        let result: Result<T, Failure> = await ServiceContext.withValue(span.context) {
-            do throws(Failure) {
-                return .success(try await operation(span))
-            } catch {
-                return .failure(error)
-            }
-        }
+        let result = await withContext(span.context) { () async throws(Failure) in try await operation(span) }
         if case .failure(let error) = result {
             span.recordError(error)
             span.setStatus(SpanStatus(code: .error))
@@ -36,14 +30,21 @@ public enum Traces {
     ) async throws(Failure) -> T {
         var context = ServiceContext.current ?? .topLevel
         context.providerCall = ProviderCall(provider: provider, credential: credential)
-        let result: Result<T, Failure> = await ServiceContext.withValue(context) {
+        return try await withContext(context, operation).get()
+    }
+
+    /// `operation` with `context` current. `ServiceContext.withValue` rethrows untyped errors, so
+    /// the typed error travels back as a `Result`.
+    private static func withContext<T, Failure: Error>(
+        _ context: ServiceContext, _ operation: () async throws(Failure) -> T
+    ) async -> Result<T, Failure> {
+        await ServiceContext.withValue(context) {
             do throws(Failure) {
                 return .success(try await operation())
             } catch {
                 return .failure(error)
             }
         }
-        return try result.get()
     }
 
     /// Records a span that already happened (from `start` to now), a child of `context`.
