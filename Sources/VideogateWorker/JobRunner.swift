@@ -107,9 +107,7 @@ public struct JobRunner: Sendable {
                 return try await createRouted(job, request: request, router: router, lease: lease, logger: logger)
             }
             do {
-                let receipt = try await Traces.providerCall(provider: job.provider.rawValue, credential: "sandbox") { () async throws(ProviderFailure) in
-                    try await provider.submit(request, on: .sandbox)
-                }
+                let receipt = try await provider.submit(request, on: .sandbox)
                 let firstPoll = now.addingTimeInterval(provider.schedule.delay(beforePoll: 0, jitter: .random(in: 0...1)))
                 return .providerAccepted(providerJobID: receipt.providerJobID, providerRequestID: receipt.providerRequestID, nextPollAt: firstPoll)
             } catch {
@@ -191,22 +189,22 @@ public struct JobRunner: Sendable {
             try await Traces.span("media poster") { _ in
                 try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2), inspected: info)
             }
-            try await upload(poster, key: thumbnailKey, contentType: "image/jpeg")
+            try await upload(poster, key: thumbnailKey, contentType: "image/jpeg", bytes: nil)
             storedThumbnail = thumbnailKey
         } catch {
             logger.warning("poster frame failed", metadata: ["job_id": .string(job.id), "error": .string(String(describing: error))])
         }
         try lease.check()
-        try await upload(video, key: videoKey, contentType: "video/mp4")
+        try await upload(video, key: videoKey, contentType: "video/mp4", bytes: info.sizeBytes)
         return JobResult(
             videoKey: videoKey, thumbnailKey: storedThumbnail, videoBytes: info.sizeBytes,
             durationMilliseconds: Int((info.durationSeconds * 1000).rounded()), width: info.width, height: info.height)
     }
 
     /// Puts a result file into result storage, as a span of the step.
-    private func upload(_ file: URL, key: String, contentType: String) async throws {
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-        let attributes: [String: SpanAttribute] = ["videogate.result_key": .string(key), "videogate.bytes": .int64(Int64(bytes))]
+    private func upload(_ file: URL, key: String, contentType: String, bytes: Int64?) async throws {
+        var attributes: [String: SpanAttribute] = ["videogate.result_key": .string(key)]
+        if let bytes { attributes["videogate.bytes"] = .int64(bytes) }
         try await Traces.span("result upload", ofKind: .client, attributes: attributes) { _ in
             try await blobs.put(key: key, from: file, contentType: contentType)
         }

@@ -137,7 +137,7 @@ public struct ProviderHTTP: Sendable {
     /// Streams a GET of a path of the provider's own API (Sora's `/content`) into `destination`,
     /// with the API's credentials. A redirect is followed through `outbound`, without them.
     public func download(_ url: String, headers: HTTPHeaders, to destination: URL, provider: String) async throws(ProviderFailure) {
-        try await Self.traced(.GET, url) { span throws(ProviderFailure) in
+        try await Self.traced(.GET, url) { _ throws(ProviderFailure) in
             var headers = headers
             Traces.inject(into: &headers)
             try await downloadUntraced(url, headers: headers, to: destination, provider: provider)
