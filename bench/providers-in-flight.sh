@@ -410,6 +410,12 @@ print(f"CPU over the run: machine {busy * 100:.0f}% busy ({os.cpu_count()} cores
       f" worker {cpu[WORKER_PID][0]:.0f} s itself + {cpu[WORKER_PID][1]:.0f} s in ffprobe/ffmpeg,"
       f" api {cpu[API_PID][0]:.0f} s, fakes {cpu[FAKES_PID][0]:.0f} s, this script {own:.0f} s;"
       f" other processes about {max(0, machine_core_seconds - ours):.0f} s")
+completed_jobs = status_counts.get("completed", 0)
+if completed_jobs:
+    worker_self, worker_children = cpu[WORKER_PID]
+    print(f"completion cost per completed job: {(worker_self + worker_children) / completed_jobs:.4f} core-s"
+          f" ({worker_children / completed_jobs:.4f} in ffmpeg/ffprobe children, {worker_self / completed_jobs:.4f} the worker itself,"
+          f" which also polls and creates; aim at most 0.03)")
 print()
 source = "ms, completed_at from the database" if completed_ms else "whole seconds, completed_at from /admin/jobs"
 print(f"success -> completed, seconds ({source}; fake's first 'succeeded' answer to the job's completed_at):")

@@ -49,6 +49,9 @@ public struct AppConfiguration: Sendable {
     /// Minimum seconds between polls of one job; 0 lifts the throttle (benchmarks).
     public var pollInterval: TimeInterval = 5
     public var sqliteDurability = "normal"
+    /// Submissions arriving together share one SQLite transaction (`VIDEOGATE_SQLITE_GROUP_COMMIT`;
+    /// off gives each its own, for measuring what group commit buys).
+    public var sqliteGroupCommit = true
     /// A JSON file of catalog overrides: `{"sora-2": {"credits": 4000, "upstream_model": "..."}}`.
     public var catalogFile: String?
     /// Seconds between passes of the expired-results sweeper.
@@ -147,6 +150,10 @@ public struct AppConfiguration: Sendable {
         if let durability = reader.string("VIDEOGATE_SQLITE_SYNCHRONOUS") {
             guard ["normal", "full"].contains(durability) else { throw ConfigurationError("VIDEOGATE_SQLITE_SYNCHRONOUS must be normal or full") }
             config.sqliteDurability = durability
+        }
+        if let groupCommit = reader.string("VIDEOGATE_SQLITE_GROUP_COMMIT") {
+            guard ["on", "off"].contains(groupCommit) else { throw ConfigurationError("VIDEOGATE_SQLITE_GROUP_COMMIT must be on or off") }
+            config.sqliteGroupCommit = groupCommit == "on"
         }
         config.catalogFile = reader.string("VIDEOGATE_CATALOG_FILE")
         config.sweepInterval = TimeInterval(try reader.integer("VIDEOGATE_SWEEP_INTERVAL_SECONDS", in: 1...86_400) ?? 60)

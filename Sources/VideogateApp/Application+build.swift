@@ -84,7 +84,9 @@ public func buildGateway(
             callbacks: callbackSigner.map { signer in ProviderCallbacks(signer: signer, baseURL: { publicURL.string }) })
         try FileManager.default.createDirectory(at: workerConfiguration.scratchDirectory, withIntermediateDirectories: true)
         var providers: [ProviderKind: any VideoProvider] = [
-            .sandbox: SandboxProvider(delay: config.sandboxDelay, shortSide: config.sandboxShortSide, clock: clock)
+            .sandbox: SandboxProvider(
+                delay: config.sandboxDelay, shortSide: config.sandboxShortSide,
+                clipCache: config.dataDirectory.appendingPathComponent("sandbox-clips"), clock: clock)
         ]
         if !credentials.all.isEmpty {
             // One HTTP client for every provider call of this process, shut down after the workers stopped.
@@ -139,12 +141,14 @@ public func buildGateway(
 public func openStore(_ config: AppConfiguration, logger: Logger = Logger(label: "videogate.store")) throws -> any GatewayStore {
     let durability = SQLiteStore.Durability(rawValue: config.sqliteDurability) ?? .normal
     guard let url = config.databaseURL else {
-        return try SQLiteStore(path: config.dataDirectory.appendingPathComponent("videogate.sqlite").path, durability: durability)
+        return try SQLiteStore(
+            path: config.dataDirectory.appendingPathComponent("videogate.sqlite").path, durability: durability,
+            groupCommit: config.sqliteGroupCommit)
     }
     if url.hasPrefix("sqlite://") {
         let path = String(url.dropFirst("sqlite://".count))
         guard !path.isEmpty else { throw ConfigurationError("VIDEOGATE_DATABASE_URL sqlite:// needs a path, e.g. sqlite:///var/lib/videogate/db.sqlite") }
-        return try SQLiteStore(path: path, durability: durability)
+        return try SQLiteStore(path: path, durability: durability, groupCommit: config.sqliteGroupCommit)
     }
     if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
         do {

@@ -27,6 +27,23 @@ public protocol VideoProvider: Sendable {
     /// - Throws: `ProviderFailure.retryable` when the download may work later (the job is polled
     ///   again, which yields a fresh result location), `.final` when it never will.
     func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential) async throws(ProviderFailure)
+
+    /// Writes the finished video to `destination` and, where the provider makes a poster frame
+    /// itself at no extra cost (the sandbox renders it), a JPEG to `poster`.
+    /// - Returns: true when `poster` was written; the worker cuts one from the video otherwise.
+    func fetchResult(
+        _ handle: ProviderHandle, result: ProviderResult, to destination: URL, poster: URL?, on credential: ProviderCredential
+    ) async throws(ProviderFailure) -> Bool
+}
+
+extension VideoProvider {
+    /// Fetches the video and makes no poster.
+    public func fetchResult(
+        _ handle: ProviderHandle, result: ProviderResult, to destination: URL, poster: URL?, on credential: ProviderCredential
+    ) async throws(ProviderFailure) -> Bool {
+        try await fetchResult(handle, result: result, to: destination, on: credential)
+        return false
+    }
 }
 
 /// What a provider needs to render a job.

@@ -169,8 +169,9 @@ public struct JobRunner: Sendable {
         let video = directory.appendingPathComponent("video.mp4")
         let poster = directory.appendingPathComponent("poster.jpg")
         try lease.check()
-        try await Traces.providerCall(provider: job.provider.rawValue, credential: credential.name) { () async throws(ProviderFailure) in
-            try await provider.fetchResult(handle, result: result, to: video, on: credential)
+        let posterMade = try await Traces.providerCall(provider: job.provider.rawValue, credential: credential.name) {
+            () async throws(ProviderFailure) -> Bool in
+            try await provider.fetchResult(handle, result: result, to: video, poster: poster, on: credential)
         }
         let info: MediaInfo
         do {
@@ -186,8 +187,10 @@ public struct JobRunner: Sendable {
         let thumbnailKey = ResultKeys.thumbnail(jobID: job.id)
         var storedThumbnail: String?
         do {
-            try await Traces.span("media poster") { _ in
-                try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2), inspected: info)
+            if !posterMade {
+                try await Traces.span("media poster") { _ in
+                    try await probe.makePoster(from: video, to: poster, at: min(1, info.durationSeconds / 2), inspected: info)
+                }
             }
             try await upload(poster, key: thumbnailKey, contentType: "image/jpeg", bytes: nil)
             storedThumbnail = thumbnailKey

@@ -20,6 +20,13 @@ struct ConfigurationDefaultsTests {
         #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(["VIDEOGATE_HTTP_IDLE_TIMEOUT_SECONDS": "0"]) }
         #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(["VIDEOGATE_WEBHOOK_RETENTION_DAYS": "x"]) }
     }
+
+    @Test func groupCommitIsOnUnlessTurnedOff() throws {
+        #expect(try AppConfiguration.fromEnvironment([:]).sqliteGroupCommit)
+        #expect(try AppConfiguration.fromEnvironment(["VIDEOGATE_SQLITE_GROUP_COMMIT": "off"]).sqliteGroupCommit == false)
+        #expect(try AppConfiguration.fromEnvironment(["VIDEOGATE_SQLITE_GROUP_COMMIT": "on"]).sqliteGroupCommit)
+        #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(["VIDEOGATE_SQLITE_GROUP_COMMIT": "no"]) }
+    }
 }
 
 @Suite("Configuration: live status streams")

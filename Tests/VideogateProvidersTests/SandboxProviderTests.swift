@@ -27,14 +27,15 @@ import VideogateProviders
         #expect(leftovers == ["video.mp4"])
     }
 
-    @Test func promptWithQuotesColonsPercentBackslashesAndEmojiRenders() async throws {
-        // The directory name itself needs filter-graph escaping too.
+    @Test(arguments: [false, true])
+    func promptWithQuotesColonsPercentBackslashesAndEmojiRenders(cached: Bool) async throws {
+        // The directory name itself needs filter-graph escaping too (and concat-script quoting for the cached clip).
         let scratch = try ScratchDirectory("it's a [test], 100%: ok; \\ dir")
         defer { scratch.remove() }
         let destination = scratch.file("odd 'name'.mp4")
         let prompt = #"She said "it's 100% done": C:\path\to\file, 50%% {x} %{pts} 'single' ;[brackets] 🎬🦊 ünïcødé 日本語のテキスト \n "#
             + String(repeating: "very long prompt words ", count: 300)
-        let provider = SandboxProvider(delay: 0, shortSide: 240)
+        let provider = SandboxProvider(delay: 0, shortSide: 240, clipCache: cached ? scratch.file("clip 'cache'") : nil)
         try await provider.fetchResult(sandboxHandle(prompt: prompt, aspectRatio: .portrait, duration: 4), result: ProviderResult(), to: destination)
         let info = try await MediaProbe().inspect(destination)
         #expect(info.codec == "h264")
@@ -66,6 +67,51 @@ import VideogateProviders
             return failure.code == .invalidImage
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
+    }
+
+    @Test func cachedClipVideoIsATitleCardThenTheTestPictureAndDecodesWhole() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let cache = scratch.file("clips")
+        let provider = SandboxProvider(delay: 0, shortSide: 240, clipCache: cache)
+        let destination = scratch.file("video.mp4")
+        let poster = scratch.file("poster.jpg")
+        let made = try await provider.fetchResult(
+            sandboxHandle(aspectRatio: .portrait, duration: 5), result: ProviderResult(), to: destination, poster: poster, on: .sandbox)
+        #expect(made)
+        let info = try await MediaProbe().inspect(destination)
+        #expect(info.codec == "h264" && info.width == 240 && info.height == 426)
+        #expect(abs(info.durationSeconds - 5) <= 0.05)
+        // Every frame decodes, the title card (one key frame) lasts 2 s, then 3 s of the cached picture at 24 fps.
+        let decoded = try await ProcessRunner.run("ffmpeg", arguments: ["-v", "error", "-xerror", "-i", destination.path, "-f", "null", "-"], timeout: 60)
+        #expect(decoded.succeeded && decoded.stderrText.isEmpty, "\(decoded.stderrText)")
+        let packets = try await ProcessRunner.run(
+            "ffprobe", arguments: ["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,duration_time,flags", "-of", "csv=p=0", destination.path],
+            timeout: 60)
+        let lines = String(decoding: packets.stdout, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 1 + 3 * SandboxProvider.frameRate)
+        #expect(lines.first == "0.000000,2.000000,K__" || lines.first == "0.000000,2.000000,K_")
+        // The poster is the title card, a JPEG of the frame size.
+        let posterSize = try await ProcessRunner.run(
+            "ffprobe", arguments: ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", poster.path], timeout: 30)
+        #expect(String(decoding: posterSize.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "mjpeg,240,426")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).sorted() == ["clips", "poster.jpg", "video.mp4"])
+
+        // A second video of that shape and length reuses the clip: the cache still holds the one file, unchanged.
+        let clips = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        #expect(clips.count == 1)
+        let clip = cache.appendingPathComponent(clips[0])
+        let before = try FileManager.default.attributesOfItem(atPath: clip.path)[.modificationDate] as? Date
+        let second = scratch.file("second.mp4")
+        let madeSecond = try await provider.fetchResult(
+            sandboxHandle(prompt: "another prompt", aspectRatio: .portrait, duration: 5), result: ProviderResult(), to: second, poster: nil,
+            on: .sandbox)
+        #expect(!madeSecond)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path) == clips)
+        #expect(try FileManager.default.attributesOfItem(atPath: clip.path)[.modificationDate] as? Date == before)
+        // Different prompts give different title cards over the same picture.
+        #expect(try Data(contentsOf: second) != Data(contentsOf: destination))
+        #expect(abs(try await MediaProbe().inspect(second).durationSeconds - 5) <= 0.05)
     }
 
     /// The regression of issue 9: ffmpeg looped a pipe-demuxed PNG by re-reading it, and on a PNG with
@@ -120,7 +166,8 @@ import VideogateProviders
         }
     }
 
-    @Test func ffmpegFailureIsRetryableAndLeavesNoFile() async throws {
+    @Test(arguments: [false, true])
+    func ffmpegFailureIsRetryableAndLeavesNoFile(cached: Bool) async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let destination = scratch.file("video.mp4")
@@ -131,7 +178,8 @@ import VideogateProviders
         try Data("#!/bin/sh\nfor last; do :; done\nprintf partial > \"$last\"\necho 'Error: encoder exploded' >&2\nexit 1\n".utf8)
             .write(to: fakeFFmpeg)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fakeFFmpeg.path)
-        let provider = SandboxProvider(delay: 0, shortSide: 144, ffmpegPath: fakeFFmpeg.path)
+        let cache = tools.file("clips")
+        let provider = SandboxProvider(delay: 0, shortSide: 144, ffmpegPath: fakeFFmpeg.path, clipCache: cached ? cache : nil)
         await #expect {
             try await retryingTextFileBusy { () async throws(ProviderFailure) in
                 try await provider.fetchResult(sandboxHandle(), result: ProviderResult(), to: destination)
@@ -141,6 +189,7 @@ import VideogateProviders
             return message.contains("ffmpeg exit 1") && message.contains("encoder exploded")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
+        if cached { #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).isEmpty) }
     }
 
     @Test func pollIsRunningBeforeTheDelayAndSucceededAfter() async throws {

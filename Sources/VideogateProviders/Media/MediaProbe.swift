@@ -69,7 +69,9 @@ public struct MediaProbe: Sendable {
 
     /// The codec, frame size, duration and byte size of the first video stream of `file`.
     /// The file must start with an ISO base media box (`ftyp`, `moov`, `mdat`, ...): anything else is
-    /// refused before ffprobe runs, and ffprobe reads it with the MP4 demuxer and the `file` protocol only.
+    /// refused before any tool runs. A plain (not fragmented) MP4 with an H.264, HEVC, VP8, VP9 or AV1
+    /// track is read in Swift from its own boxes (`MP4Movie`), which costs well under a millisecond;
+    /// any other file goes to ffprobe, with the MP4 demuxer and the `file` protocol only.
     /// - Throws: `MediaProbeError.toolFailed` when the file or ffprobe cannot be read, `.notAVideo` when
     ///   it is not an MP4/QuickTime file or holds no video stream, `.unreadableReport` on unexpected output.
     public func inspect(_ file: URL) async throws(MediaProbeError) -> MediaInfo {
@@ -84,6 +86,44 @@ public struct MediaProbe: Sendable {
         guard Self.isISOBaseMedia(head) else {
             throw .notAVideo("\(file.lastPathComponent) is not an MP4 or QuickTime file")
         }
+        if let movie = try? MP4Movie.read(file) {
+            switch Self.mediaInfo(of: movie) {
+            case .video(let info): return info
+            case .noVideo: throw .notAVideo("\(file.lastPathComponent) has no video stream")
+            case .undecided: break
+            }
+        }
+        return try await inspectWithFFprobe(file)
+    }
+
+    /// What a movie's boxes decide: a video with all `MediaInfo` asks for, none at all, or nothing
+    /// sure (fragmented, a codec not mapped here, samples past the end of the file): then ffprobe decides.
+    enum BoxVerdict: Equatable {
+        case video(MediaInfo)
+        case noVideo
+        case undecided
+    }
+
+    /// ffprobe's codec names for the sample entries read in Swift.
+    static let codecNames = [
+        "avc1": "h264", "avc2": "h264", "avc3": "h264", "avc4": "h264", "hvc1": "hevc", "hev1": "hevc",
+        "vp08": "vp8", "vp09": "vp9", "av01": "av1",
+    ]
+
+    static func mediaInfo(of movie: MP4Movie) -> BoxVerdict {
+        guard !movie.fragmented else { return .undecided }
+        guard let track = movie.tracks.first(where: { $0.handler == "vide" }) else {
+            return movie.tracks.isEmpty ? .undecided : .noVideo
+        }
+        guard let entry = track.sampleEntry, let codec = codecNames[entry], track.width > 0, track.height > 0,
+            track.sampleCount > 0, track.lastChunkOffset < movie.fileSize,
+            let duration = movie.durationSeconds, duration.isFinite, duration > 0
+        else { return .undecided }
+        return .video(MediaInfo(codec: codec, width: track.width, height: track.height, durationSeconds: duration, sizeBytes: Int64(movie.fileSize)))
+    }
+
+    /// `inspect` through ffprobe, for the files the box reader leaves undecided.
+    func inspectWithFFprobe(_ file: URL) async throws(MediaProbeError) -> MediaInfo {
         let output = try await runTool(
             ffprobePath, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format"] + Self.videoInput(file))
         let report: FFprobeReport
@@ -108,8 +148,8 @@ public struct MediaProbe: Sendable {
         return MediaInfo(codec: codec, width: width, height: height, durationSeconds: duration, sizeBytes: size)
     }
 
-    /// Writes the frame at `seconds` (clamped inside the video's duration) of `video` to `jpeg` as a
-    /// JPEG of the video's frame size. The file appears at `jpeg` complete or not at all.
+    /// Writes the key frame at or before `seconds` (clamped inside the video's duration) of `video` to
+    /// `jpeg` as a JPEG of the video's frame size: one frame is decoded, whatever the distance between key frames. The file appears at `jpeg` complete or not at all.
     /// `inspected` is what `inspect(_:)` already found for `video`; when nil, the video is inspected here.
     /// - Throws: `MediaProbeError` when the video cannot be inspected or ffmpeg fails.
     public func makePoster(from video: URL, to jpeg: URL, at seconds: Double, inspected: MediaInfo? = nil) async throws(MediaProbeError) {
@@ -123,8 +163,11 @@ public struct MediaProbe: Sendable {
         defer { try? FileManager.default.removeItem(at: temporary) }
         // The clamped seek normally lands on a frame; the first frame is the fallback when it does not.
         for time in [min(max(0, requested), latest), 0] {
+            // One decode: the seek lands on the key frame at or before `time`, only key frames are
+            // decoded, and that first one is the poster (no decoding forward to the exact time).
             _ = try await runTool(ffmpegPath, [
-                "-nostdin", "-hide_banner", "-v", "error", "-y", "-ss", String(format: "%.3f", time),
+                "-nostdin", "-hide_banner", "-v", "error", "-y", "-threads", "1", "-skip_frame", "nokey", "-noaccurate_seek",
+                "-ss", String(format: "%.3f", time),
             ] + Self.videoInput(video) + [
                 "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", temporary.path,
             ])

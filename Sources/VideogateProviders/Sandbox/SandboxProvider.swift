@@ -25,6 +25,9 @@ public struct SandboxProvider: VideoProvider {
     public let fontFile: String?
     /// Seconds a render may take beyond 5 s per second of video (see `renderTimeout(seconds:)`).
     public let renderMargin: TimeInterval
+    /// Where the moving test picture is kept once rendered, one file per frame size, start and
+    /// length; nil renders every video whole.
+    public let clipCache: URL?
     private let clock: any WallClock
 
     /// - Parameters:
@@ -32,15 +35,17 @@ public struct SandboxProvider: VideoProvider {
     ///   - shortSide: frame short side, made even and clamped to 16...4320; 720 gives 1280x720, 720x1280 and 720x720.
     ///   - fontFile: defaults to DejaVu Sans (Debian `fonts-dejavu-core`) when installed, else fontconfig's "Sans".
     ///   - renderMargin: the fixed part of a render's time limit (30 s; tests shorten it).
+    ///   - clipCache: a directory of ours for the rendered test pictures (created when first used).
     public init(
         delay: TimeInterval, shortSide: Int = 720, ffmpegPath: String = "ffmpeg", fontFile: String? = SandboxProvider.defaultFontFile,
-        renderMargin: TimeInterval = 30, clock: any WallClock = SystemWallClock()
+        renderMargin: TimeInterval = 30, clipCache: URL? = nil, clock: any WallClock = SystemWallClock()
     ) {
         self.delay = max(0, delay.isFinite ? delay : 0)
         self.shortSide = max(16, min(4320, shortSide)) / 2 * 2
         self.ffmpegPath = ffmpegPath
         self.fontFile = fontFile
         self.renderMargin = max(0, renderMargin)
+        self.clipCache = clipCache
         self.clock = clock
     }
 
@@ -90,15 +95,146 @@ public struct SandboxProvider: VideoProvider {
     /// by default, where 280 s was once allowed). A normal 8 s render takes one to two seconds on one core.
     public func renderTimeout(seconds: Int) -> TimeInterval { renderMargin + 5 * Double(max(1, seconds)) }
 
+    /// Renders the video; see `fetchResult(_:result:to:poster:on:)`.
+    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential = .sandbox) async throws(ProviderFailure) {
+        _ = try await fetchResult(handle, result: result, to: destination, poster: nil, on: credential)
+    }
+
     /// Renders the video into a temporary file beside `destination`, then renames it into place.
-    /// A start image given as bytes becomes the background, read with the demuxer of its sniffed type.
+    ///
+    /// Without a start image, and with a `clipCache`, the video is a title card and the cached test
+    /// picture: one ffmpeg run encodes a single key frame (the test picture's first frame with the
+    /// prompt on it, shown for `captionSeconds`) and writes the poster from the same frame; a second
+    /// run joins it to the cached clip without re-encoding (the concat demuxer, stream copy). Both
+    /// parts come from the same encoder settings (`stitchable`, a key frame every second, no
+    /// B-frames), so the joined stream decodes as one. The clip itself is rendered once per frame
+    /// size and length.
+    ///
+    /// A start image given as bytes becomes the background of a whole render (nothing to cache),
+    /// read with the demuxer of its sniffed type.
+    /// - Returns: true when a poster was written to `poster`.
     /// - Throws: `ProviderFailure.final` `invalid_image` when ffmpeg fails or times out on the start
     ///   image (the same input would fail again); `ProviderFailure.retryable` with ffmpeg's error
     ///   output when the test picture fails to render.
-    public func fetchResult(_ handle: ProviderHandle, result: ProviderResult, to destination: URL, on credential: ProviderCredential = .sandbox) async throws(ProviderFailure) {
+    public func fetchResult(
+        _ handle: ProviderHandle, result: ProviderResult, to destination: URL, poster: URL?, on credential: ProviderCredential = .sandbox
+    ) async throws(ProviderFailure) -> Bool {
         let request = handle.request
-        let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
         let seconds = max(1, request.duration)
+        if let clipCache, request.image == nil, seconds >= 2 {
+            try await renderFromClip(request, seconds: seconds, cache: clipCache, to: destination, poster: poster)
+            return poster != nil
+        }
+        try await renderWhole(request, seconds: seconds, to: destination)
+        return false
+    }
+
+    /// Seconds the title card with the prompt is shown before the moving test picture.
+    static func captionSeconds(of seconds: Int) -> Int { seconds >= 4 ? 2 : 1 }
+
+    /// The x264 settings every clip and title card share, so that they can be joined without re-encoding.
+    static let joinableEncoding = [
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
+        "-x264-params", "keyint=\(frameRate):min-keyint=\(frameRate):scenecut=0:bframes=0:stitchable=1",
+    ]
+
+    private func renderFromClip(_ request: ProviderRequest, seconds: Int, cache: URL, to destination: URL, poster: URL?) async throws(ProviderFailure) {
+        let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
+        let card = Self.captionSeconds(of: seconds)
+        let clip = try await cachedClip(size: size, start: card, seconds: seconds - card, in: cache)
+        let directory = destination.deletingLastPathComponent()
+        let stem = ".\(destination.lastPathComponent).\(UUID().uuidString)"
+        let title = directory.appendingPathComponent(stem + ".title.mp4")
+        let list = directory.appendingPathComponent(stem + ".ffconcat")
+        let caption = directory.appendingPathComponent(stem + ".txt")
+        let video = directory.appendingPathComponent(stem + ".part.mp4")
+        let posterPart = directory.appendingPathComponent(stem + ".poster.jpg")
+        defer {
+            for file in [title, list, caption, video, posterPart] { try? FileManager.default.removeItem(at: file) }
+        }
+        let fontSize = max(12, min(size.width, size.height) / 18)
+        let text = SandboxCaption.layout(
+            prompt: request.prompt, header: "videogate sandbox \u{B7} \(request.aspectRatio.rawValue) \u{B7} \(seconds) s",
+            width: size.width, height: size.height, fontSize: fontSize)
+        do {
+            try Data(text.utf8).write(to: caption)
+            // The concat demuxer's script: the card lasts `card` seconds, then the clip's own timestamps follow.
+            try Data("ffconcat version 1.0\nfile \(Self.concatPath(title))\nduration \(card)\nfile \(Self.concatPath(clip))\n".utf8).write(to: list)
+        } catch {
+            throw .retryable("sandbox render could not write its temporary files: \(error)", retryAfter: nil)
+        }
+        let overlay = drawText(caption: caption, fontSize: fontSize, seconds: nil)
+        var arguments = [
+            "-nostdin", "-hide_banner", "-v", "error", "-y", "-threads", "1",
+            "-f", "lavfi", "-i", "testsrc2=size=\(size.width)x\(size.height):rate=\(Self.frameRate)",
+            "-filter_complex", "[0:v]format=yuv420p,\(overlay)" + (poster == nil ? "[card]" : ",split=2[card][poster]"),
+            "-map", "[card]", "-frames:v", "1", "-an",
+        ] + Self.joinableEncoding + ["-f", "mp4", title.path]
+        if poster != nil {
+            arguments += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", posterPart.path]
+        }
+        try await runRender(arguments, seconds: 1, what: "title card")
+        try await runRender([
+            "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-protocol_whitelist", "file",
+            "-i", list.path, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", video.path,
+        ], seconds: 1, what: "join")
+        if let poster {
+            guard rename(posterPart.path, poster.path) == 0 else {
+                throw .retryable("sandbox render could not move the poster into place (errno \(errno))", retryAfter: nil)
+            }
+        }
+        guard rename(video.path, destination.path) == 0 else {
+            throw .retryable("sandbox render could not move the video into place (errno \(errno))", retryAfter: nil)
+        }
+    }
+
+    /// The moving test picture from `start` seconds on, `seconds` long, rendered into `cache` the first
+    /// time it is asked for (a render written under a temporary name, then renamed: concurrent first
+    /// requests each render, and the last rename wins with identical bytes).
+    private func cachedClip(size: (width: Int, height: Int), start: Int, seconds: Int, in cache: URL) async throws(ProviderFailure) -> URL {
+        let clip = cache.appendingPathComponent("testsrc2-\(size.width)x\(size.height)-from\(start)s-\(seconds)s-v1.mp4")
+        if FileManager.default.fileExists(atPath: clip.path) { return clip }
+        let part = cache.appendingPathComponent(".\(clip.lastPathComponent).\(UUID().uuidString).part")
+        defer { try? FileManager.default.removeItem(at: part) }
+        do {
+            try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        } catch {
+            throw .retryable("sandbox clip cache \(cache.path) could not be made: \(error)", retryAfter: nil)
+        }
+        let rate = Self.frameRate
+        try await runRender([
+            "-nostdin", "-hide_banner", "-v", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=\(size.width)x\(size.height):rate=\(rate):duration=\(start + seconds)",
+            "-vf", "trim=start_frame=\(start * rate),setpts=PTS-STARTPTS,format=yuv420p", "-frames:v", "\(seconds * rate)", "-an",
+        ] + Self.joinableEncoding + ["-movflags", "+faststart", "-f", "mp4", part.path], seconds: start + seconds, what: "test picture")
+        guard rename(part.path, clip.path) == 0 else {
+            throw .retryable("sandbox render could not move the clip into the cache (errno \(errno))", retryAfter: nil)
+        }
+        return clip
+    }
+
+    /// One ffmpeg run of the clip path; a failure is retryable (the inputs are ours).
+    private func runRender(_ arguments: [String], seconds: Int, what: String) async throws(ProviderFailure) {
+        let output: ProcessOutput
+        do {
+            output = try await ProcessRunner.run(ffmpegPath, arguments: arguments, timeout: renderTimeout(seconds: seconds))
+        } catch {
+            throw .retryable("sandbox \(what) render failed: \(error.description)", retryAfter: nil)
+        }
+        guard output.succeeded else {
+            let tail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).suffix(1500)
+            throw .retryable("sandbox \(what) render failed (ffmpeg exit \(output.exitCode)): \(tail)", retryAfter: nil)
+        }
+    }
+
+    /// A path quoted for an ffconcat script.
+    static func concatPath(_ url: URL) -> String {
+        "'" + url.path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Renders the whole video in one ffmpeg run.
+    private func renderWhole(_ request: ProviderRequest, seconds: Int, to destination: URL) async throws(ProviderFailure) {
+        let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
         let directory = destination.deletingLastPathComponent()
         let stem = ".\(destination.lastPathComponent).\(UUID().uuidString)"
         let video = directory.appendingPathComponent(stem + ".part.mp4")
@@ -124,7 +260,7 @@ public struct SandboxProvider: VideoProvider {
         } catch {
             throw .retryable("sandbox render could not write its temporary files: \(error)", retryAfter: nil)
         }
-        let overlay = drawText(caption: caption, fontSize: fontSize, seconds: seconds)
+        let overlay = drawText(caption: caption, fontSize: fontSize, seconds: Double(seconds))
         let output: ProcessOutput
         do {
             output = try await render(size: size, seconds: seconds, background: background, overlay: overlay, to: video)
@@ -174,12 +310,13 @@ public struct SandboxProvider: VideoProvider {
     }
 
     /// The drawtext filter: the caption file read verbatim (no `%{}` expansion), centred on a
-    /// translucent box that drifts up and down so that even a still background moves.
-    private func drawText(caption: URL, fontSize: Int, seconds: Int) -> String {
+    /// translucent box; over `seconds` it drifts up and down so that even a still background moves.
+    private func drawText(caption: URL, fontSize: Int, seconds: Double?) -> String {
         let font = fontFile.map { "fontfile=\(SandboxCaption.filterValue($0))" } ?? "font=Sans"
+        let drift = seconds.map { "+h/12*sin(2*PI*t/\(Int($0)))" } ?? ""
         return "drawtext=\(font):textfile=\(SandboxCaption.filterValue(caption.path)):expansion=none:fontsize=\(fontSize)"
             + ":fontcolor=white:line_spacing=\(fontSize / 4):box=1:boxcolor=black@0.6:boxborderw=\(fontSize / 3)"
-            + ":x=(w-text_w)/2:y=(h-text_h)/2+h/12*sin(2*PI*t/\(seconds))"
+            + ":x=(w-text_w)/2:y=(h-text_h)/2\(drift)"
     }
 }
 

@@ -20,8 +20,9 @@ public final class SQLiteStore: GatewayStore {
     let submitBatcher: SubmitBatcher
     let changes = SQLiteJobChangeFeed()
 
-    /// Opens (creating if needed) the database file at `path`.
-    public init(path: String, durability: Durability = .normal, busyTimeout: TimeInterval = 15) throws {
+    /// Opens (creating if needed) the database file at `path`. With `groupCommit` off, every
+    /// submission is its own transaction (only for measuring what group commit buys).
+    public init(path: String, durability: Durability = .normal, busyTimeout: TimeInterval = 15, groupCommit: Bool = true) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.maximumReaderCount = 8
@@ -32,7 +33,7 @@ public final class SQLiteStore: GatewayStore {
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
-        self.submitBatcher = SubmitBatcher(pool: pool)
+        self.submitBatcher = SubmitBatcher(pool: pool, maxBatch: groupCommit ? 256 : 1)
         pool.add(transactionObserver: SQLiteJobChangeObserver(feed: changes), extent: .databaseLifetime)
     }
 

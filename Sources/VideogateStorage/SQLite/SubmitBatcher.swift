@@ -17,11 +17,12 @@ final class SubmitBatcher: Sendable {
 
     private let pool: DatabasePool
     private let state = Mutex<(items: [Pending], scheduled: Bool)>(([], false))
-    /// Most submissions in one transaction.
-    private let maxBatch = 256
+    /// Most submissions in one transaction (1: no group commit).
+    private let maxBatch: Int
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, maxBatch: Int = 256) {
         self.pool = pool
+        self.maxBatch = max(1, maxBatch)
     }
 
     func run(_ operation: @escaping Operation) async throws -> SubmitOutcome {
