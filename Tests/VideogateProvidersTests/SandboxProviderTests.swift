@@ -91,6 +91,8 @@ import VideogateProviders
         let lines = String(decoding: packets.stdout, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 1 + 3 * SandboxProvider.frameRate)
         #expect(lines.first == "0.000000,2.000000,K__" || lines.first == "0.000000,2.000000,K_")
+        // Joined in Swift (MP4Join writes no udta box; ffmpeg's muxer, the fallback, writes one naming itself).
+        #expect(try Data(contentsOf: destination).range(of: Data("udta".utf8)) == nil)
         // The poster is the title card, a JPEG of the frame size.
         let posterSize = try await ProcessRunner.run(
             "ffprobe", arguments: ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", poster.path], timeout: 30)

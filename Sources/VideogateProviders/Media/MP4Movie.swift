@@ -56,6 +56,12 @@ struct MP4Movie: Equatable {
 
     /// Reads the movie box of the file at `url`.
     static func read(_ url: URL) throws(ReadError) -> MP4Movie {
+        let (movie, fileSize) = try movieBox(of: url)
+        return try parse(movie: movie, fileSize: fileSize)
+    }
+
+    /// The body of the file's `moov` box and the file's size, walking the top-level box headers.
+    static func movieBox(of url: URL) throws(ReadError) -> (body: [UInt8], fileSize: UInt64) {
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .io("cannot open \(url.lastPathComponent) (errno \(errno))") }
         defer { close(descriptor) }
@@ -93,7 +99,7 @@ struct MP4Movie: Equatable {
             offset += size
         }
         guard let movie else { throw .malformed("no moov box") }
-        return try parse(movie: movie, fileSize: fileSize)
+        return (movie, fileSize)
     }
 
     /// Parses the body of a `moov` box.

@@ -104,11 +104,11 @@ public struct SandboxProvider: VideoProvider {
     ///
     /// Without a start image, and with a `clipCache`, the video is a title card and the cached test
     /// picture: one ffmpeg run encodes a single key frame (the test picture's first frame with the
-    /// prompt on it, shown for `captionSeconds`) and writes the poster from the same frame; a second
-    /// run joins it to the cached clip without re-encoding (the concat demuxer, stream copy). Both
-    /// parts come from the same encoder settings (`stitchable`, a key frame every second, no
-    /// B-frames), so the joined stream decodes as one. The clip itself is rendered once per frame
-    /// size and length.
+    /// prompt on it, shown for `captionSeconds`) and writes the poster from the same frame; then
+    /// `MP4Join` copies it and the cached clip's samples into one MP4 without re-encoding (ffmpeg's
+    /// concat demuxer only if that fails). Both parts come from the same encoder settings
+    /// (`stitchable`, a key frame every second, no B-frames), so the joined stream decodes as one.
+    /// The clip itself is rendered once per frame size and length.
     ///
     /// A start image given as bytes becomes the background of a whole render (nothing to cache),
     /// read with the demuxer of its sniffed type.
@@ -174,10 +174,15 @@ public struct SandboxProvider: VideoProvider {
             arguments += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", posterPart.path]
         }
         try await runRender(arguments, seconds: 1, what: "title card")
-        try await runRender([
-            "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-protocol_whitelist", "file",
-            "-i", list.path, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", video.path,
-        ], seconds: 1, what: "join")
+        do {
+            try MP4Join.join([.init(file: title, lastSampleSeconds: Double(card)), .init(file: clip)], to: video)
+        } catch {
+            // Not expected (both parts come from the same settings); ffmpeg's concat demuxer joins what Swift would not.
+            try await runRender([
+                "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-protocol_whitelist", "file",
+                "-i", list.path, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", video.path,
+            ], seconds: 1, what: "join")
+        }
         if let poster {
             guard rename(posterPart.path, poster.path) == 0 else {
                 throw .retryable("sandbox render could not move the poster into place (errno \(errno))", retryAfter: nil)
