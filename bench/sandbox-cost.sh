@@ -68,7 +68,7 @@ def run(count, label):
                 if last["status"] == "error":
                     raise SystemExit(f"job {job} failed: {last.get('error')}")
                 pending.discard(job)
-        time.sleep(0.1)
+        time.sleep(0.5)
     if pending:
         raise SystemExit(f"{len(pending)} jobs not done after 600 s")
     after = cpu()

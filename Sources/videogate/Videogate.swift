@@ -98,7 +98,7 @@ func makeLogger(_ config: AppConfiguration) -> Logger {
         var handler: any LogHandler =
             format == .json
             ? JSONLogHandler(label: label, metadataProvider: metadataProvider)
-            : StreamLogHandler.standardOutput(label: label, metadataProvider: metadataProvider)
+            : TextLogHandler(label: label, metadataProvider: metadataProvider)
         handler.logLevel = level
         return handler
     }, metadataProvider: TraceExport.loggingMetadata)

@@ -38,13 +38,21 @@ struct RoutingTests {
     @Test func healthReadinessMetricsAndOpenAPINeedNoAuth() async throws {
         let gateway = try await TestGateway.make()
         try await gateway.test { client in
-            #expect(try await client.get("/healthz", key: nil).status == .ok)
+            let health = try await client.get("/healthz", key: nil)
+            #expect(health.status == .ok)
+            #expect(health.headers[.contentType] == "application/json; charset=utf-8")
+            #expect(health.text == #"{"status":"ok","success":true}"#)
             #expect(try await client.get("/readyz", key: nil).status == .ok)
             _ = try await client.get("/nope", key: nil)
             let metrics = try await client.get("/metrics", key: nil)
             #expect(metrics.status == .ok)
             #expect(metrics.text.contains("videogate_http_requests_total"))
             #expect(metrics.text.contains(#"status="404""#))
+            // The counter handles are kept per route, method and status: a second request counts on the same series.
+            _ = try await client.get("/healthz", key: nil)
+            let again = try await client.get("/metrics", key: nil)
+            #expect(again.text.contains(#"videogate_http_requests_total{method="GET",route="/healthz",status="200"} 2"#)
+                || again.text.contains(#"videogate_http_requests_total{route="/healthz",method="GET",status="200"} 2"#))
             #expect(metrics.text.contains("videogate_jobs"))
             #expect(metrics.text.contains("videogate_queue_depth"))
             #expect(metrics.text.contains("videogate_ledger_held_credits"))

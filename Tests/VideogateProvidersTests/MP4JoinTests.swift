@@ -8,7 +8,7 @@ import Testing
     private func encode(_ file: URL, frames: Int, start: Int = 0, size: String = "160x90", extra: [String] = [], joinable: Bool = true)
         async throws
     {
-        let encoding = joinable ? SandboxProvider.joinableEncoding : ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
+        let encoding = joinable ? SandboxProvider.joinableEncoding(singleThreaded: frames == 1) : ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
         let made = try await ProcessRunner.run(
             "ffmpeg",
             arguments: ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=24:duration=\(Double(start + frames) / 24 + 1)",

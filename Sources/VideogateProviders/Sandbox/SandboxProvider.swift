@@ -132,11 +132,16 @@ public struct SandboxProvider: VideoProvider {
     /// Seconds the title card with the prompt is shown before the moving test picture.
     static func captionSeconds(of seconds: Int) -> Int { seconds >= 4 ? 2 : 1 }
 
-    /// The x264 settings every clip and title card share, so that they can be joined without re-encoding.
-    static let joinableEncoding = [
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
-        "-x264-params", "keyint=\(frameRate):min-keyint=\(frameRate):scenecut=0:bframes=0:stitchable=1",
-    ]
+    /// The x264 settings every clip and title card share, so that they can be joined without
+    /// re-encoding. One frame is encoded fastest on one thread (x264's thread pool costs more than
+    /// the frame); the thread count does not change the stream's parameter sets.
+    static func joinableEncoding(singleThreaded: Bool = false) -> [String] {
+        [
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
+            "-x264-params", "keyint=\(frameRate):min-keyint=\(frameRate):scenecut=0:bframes=0:stitchable=1"
+                + (singleThreaded ? ":threads=1:lookahead-threads=1" : ""),
+        ]
+    }
 
     private func renderFromClip(_ request: ProviderRequest, seconds: Int, cache: URL, to destination: URL, poster: URL?) async throws(ProviderFailure) {
         let size = Self.frameSize(for: request.aspectRatio, shortSide: shortSide)
@@ -169,7 +174,7 @@ public struct SandboxProvider: VideoProvider {
             "-f", "lavfi", "-i", "testsrc2=size=\(size.width)x\(size.height):rate=\(Self.frameRate)",
             "-filter_complex", "[0:v]format=yuv420p,\(overlay)" + (poster == nil ? "[card]" : ",split=2[card][poster]"),
             "-map", "[card]", "-frames:v", "1", "-an",
-        ] + Self.joinableEncoding + ["-f", "mp4", title.path]
+        ] + Self.joinableEncoding(singleThreaded: true) + ["-f", "mp4", title.path]
         if poster != nil {
             arguments += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", posterPart.path]
         }
@@ -211,7 +216,7 @@ public struct SandboxProvider: VideoProvider {
             "-nostdin", "-hide_banner", "-v", "error", "-y",
             "-f", "lavfi", "-i", "testsrc2=size=\(size.width)x\(size.height):rate=\(rate):duration=\(start + seconds)",
             "-vf", "trim=start_frame=\(start * rate),setpts=PTS-STARTPTS,format=yuv420p", "-frames:v", "\(seconds * rate)", "-an",
-        ] + Self.joinableEncoding + ["-movflags", "+faststart", "-f", "mp4", part.path], seconds: start + seconds, what: "test picture")
+        ] + Self.joinableEncoding() + ["-movflags", "+faststart", "-f", "mp4", part.path], seconds: start + seconds, what: "test picture")
         guard rename(part.path, clip.path) == 0 else {
             throw .retryable("sandbox render could not move the clip into the cache (errno \(errno))", retryAfter: nil)
         }
