@@ -49,8 +49,10 @@ final class QueueStandings: Sendable {
         if let newest = unfinished.filter({ $0.status == .pending }).map(\.updatedAt).max() {
             // Capped at now: a job stamped ahead of this process's clock (another machine's) must not
             // make every view read the order again.
-            order = try await orders.order(
-                store: store, now: now, ttl: settings.orderTTL, accountMaxInFlight: settings.accountMaxInFlight, notBefore: min(newest, now))
+            let accountMaxInFlight = settings.accountMaxInFlight
+            order = try await orders.order(ttl: settings.orderTTL, notBefore: min(newest, now)) {
+                try await store.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight)
+            }
         }
         let byModel = try await modelTimings(store: store, now: now)
         var result: [String: QueueStanding] = [:]
@@ -76,25 +78,40 @@ final class QueueStandings: Sendable {
 ///
 /// An order serves for `ttl` after its reading finished, or four times as long as the reading took
 /// when that is longer: a long queue whose reading is slow is read at most a fifth of the time.
+/// Past that, a request whose job has not changed since the order was read is answered from it at
+/// once while one reading runs behind (positions are estimates; waiting made every poll of a
+/// pending job wait for the reading once a second: p99 0.7 s with 130,000 jobs pending). Only a
+/// request whose job changed after the order was read waits for a newer one.
 actor QueueOrderCache {
     private var current: (order: QueueOrder, fresh: ContinuousClock.Instant)?
     private var reading: Task<QueueOrder, any Error>?
 
-    /// An order still fresh and read at `notBefore` (the last change of the jobs to show) or later.
-    func order(store: any GatewayStore, now: Date, ttl: TimeInterval, accountMaxInFlight: Int, notBefore: Date) async throws -> QueueOrder {
-        if let current, current.order.takenAt >= notBefore, ContinuousClock.now < current.fresh { return current.order }
-        if let reading, let order = try? await reading.value, order.takenAt >= notBefore { return order }
-        // A task, not a child: every request waiting for this reading shares it, and one request
-        // going away does not cancel it for the others.
-        let task = Task { try await store.queueOrder(now: now, accountMaxInFlight: accountMaxInFlight) }
-        reading = task
-        defer { if reading == task { reading = nil } }
-        let started = ContinuousClock.now
-        let order = try await task.value
-        let finished = ContinuousClock.now
-        if current.map({ $0.order.takenAt < order.takenAt }) ?? true {
-            current = (order, finished + max(.milliseconds(Int64(ttl * 1000)), (finished - started) * 4))
+    /// An order read at `notBefore` (the last change of the jobs to show) or later: the last one,
+    /// even past its freshness (then a new reading starts behind), or a new one.
+    func order(ttl: TimeInterval, notBefore: Date, read: @escaping @Sendable () async throws -> QueueOrder) async throws -> QueueOrder {
+        if let current, current.order.takenAt >= notBefore {
+            if ContinuousClock.now >= current.fresh, reading == nil { _ = startReading(ttl: ttl, read: read) }
+            return current.order
         }
-        return order
+        if let reading, let order = try? await reading.value, order.takenAt >= notBefore { return order }
+        return try await startReading(ttl: ttl, read: read).value
+    }
+
+    /// Starts a reading (a task, not a child: every request waiting for it shares it, and one
+    /// request going away does not cancel it for the others); its result becomes `current`.
+    private func startReading(ttl: TimeInterval, read: @escaping @Sendable () async throws -> QueueOrder) -> Task<QueueOrder, any Error> {
+        let started = ContinuousClock.now
+        let task = Task { try await read() }
+        reading = task
+        Task { await self.finish(task, started: started, ttl: ttl) }
+        return task
+    }
+
+    private func finish(_ task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval) async {
+        let order = try? await task.value
+        let finished = ContinuousClock.now
+        if reading == task { reading = nil }
+        guard let order, current.map({ $0.order.takenAt < order.takenAt }) ?? true else { return }
+        current = (order, finished + max(.milliseconds(Int64(ttl * 1000)), (finished - started) * 4))
     }
 }

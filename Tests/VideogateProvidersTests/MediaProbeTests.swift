@@ -22,6 +22,39 @@ import VideogateProviders
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).sorted() == ["poster.jpg", "video.mp4"])
     }
 
+    /// A stand-in ffmpeg that counts its runs, then runs the real one.
+    private func countingFFmpeg(in scratch: ScratchDirectory) throws -> (tool: URL, runs: URL) {
+        let runs = scratch.file("runs.txt")
+        let tool = scratch.file("ffmpeg-counting")
+        try Data("#!/bin/sh\necho run >> '\(runs.path)'\nexec ffmpeg \"$@\"\n".utf8).write(to: tool)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool.path)
+        return (tool, runs)
+    }
+
+    @Test(arguments: [0.5, 1.0, 3.5])
+    func aPosterIsOneFFmpegRunWhereverTheKeyFramesAre(at seconds: Double) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        // One key frame only (at 0), as short provider clips often have.
+        let video = scratch.file("video.mp4")
+        let made = try await ProcessRunner.run(
+            "ffmpeg", arguments: ["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=128x72:rate=10", "-t", "4",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", video.path], timeout: 60)
+        try #require(made.succeeded)
+        let (tool, runs) = try countingFFmpeg(in: scratch)
+        let poster = scratch.file("poster.jpg")
+        try await retryingTextFileBusy { () async throws(ProviderFailure) in
+            do {
+                try await MediaProbe(ffmpegPath: tool.path).makePoster(from: video, to: poster, at: seconds)
+            } catch {
+                throw .retryable("\(error)", retryAfter: nil)
+            }
+        }
+        #expect(Array(try Data(contentsOf: poster).prefix(3)) == [0xFF, 0xD8, 0xFF])
+        // No second run from the first frame: the seek found a frame.
+        #expect(try String(contentsOf: runs, encoding: .utf8).split(separator: "\n").count == 1)
+    }
+
     @Test func inspectOfATextFileThrows() async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }

@@ -165,8 +165,9 @@ public struct MediaProbe: Sendable {
         for time in [min(max(0, requested), latest), 0] {
             // One decode: the seek lands on the key frame at or before `time`, only key frames are
             // decoded, and that first one is the poster (no decoding forward to the exact time).
+            // `-copyts` keeps its own timestamp: shifted by the seek it would fall before zero and be dropped.
             _ = try await runTool(ffmpegPath, [
-                "-nostdin", "-hide_banner", "-v", "error", "-y", "-threads", "1", "-skip_frame", "nokey", "-noaccurate_seek",
+                "-nostdin", "-hide_banner", "-v", "error", "-y", "-threads", "1", "-skip_frame", "nokey", "-noaccurate_seek", "-copyts",
                 "-ss", String(format: "%.3f", time),
             ] + Self.videoInput(video) + [
                 "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", temporary.path,
