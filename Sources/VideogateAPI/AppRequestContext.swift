@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Synchronization
 import Logging
 import VideogateDomain
@@ -8,10 +9,13 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The server's id for this HTTP call (`X-Request-Id`, and `request_id` in the logs).
     public var requestID: String
+    /// The event loop of the request's connection (downloads pace their writes through it).
+    public let eventLoop: any EventLoop
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.requestID = RequestIDs.next()
+        self.eventLoop = source.channel.eventLoop
     }
 }
 

@@ -92,7 +92,7 @@ struct OpenAIVideoRoutes: Sendable {
             default:
                 key = result.videoKey
             }
-            return try await ContentRoutes(services: services).serve(key: key, request: request, expired: false)
+            return try await ContentRoutes(services: services).serve(key: key, request: request, context: context, expired: false)
         }
     }
 
