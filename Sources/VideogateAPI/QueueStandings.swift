@@ -84,7 +84,7 @@ final class QueueStandings: Sendable {
 /// request whose job changed after the order was read waits for a newer one.
 actor QueueOrderCache {
     private var current: (order: QueueOrder, fresh: ContinuousClock.Instant)?
-    private var reading: Task<QueueOrder, any Error>?
+    private var reading: (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval)?
 
     /// An order read at `notBefore` (the last change of the jobs to show) or later: the last one,
     /// even past its freshness (then a new reading starts behind), or a new one.
@@ -93,25 +93,42 @@ actor QueueOrderCache {
             if ContinuousClock.now >= current.fresh, reading == nil { _ = startReading(ttl: ttl, read: read) }
             return current.order
         }
-        if let reading, let order = try? await reading.value, order.takenAt >= notBefore { return order }
-        return try await startReading(ttl: ttl, read: read).value
+        if let reading, let order = try? await reading.task.value {
+            keep(order, from: reading)
+            if order.takenAt >= notBefore { return order }
+        }
+        let started = startReading(ttl: ttl, read: read)
+        let order = try await started.task.value
+        keep(order, from: started)
+        return order
     }
 
     /// Starts a reading (a task, not a child: every request waiting for it shares it, and one
-    /// request going away does not cancel it for the others); its result becomes `current`.
-    private func startReading(ttl: TimeInterval, read: @escaping @Sendable () async throws -> QueueOrder) -> Task<QueueOrder, any Error> {
-        let started = ContinuousClock.now
-        let task = Task { try await read() }
-        reading = task
-        Task { await self.finish(task, started: started, ttl: ttl) }
-        return task
+    /// request going away does not cancel it for the others). Whoever sees it end first keeps its
+    /// order: a request waiting for it, or the watcher started here.
+    private func startReading(
+        ttl: TimeInterval, read: @escaping @Sendable () async throws -> QueueOrder
+    ) -> (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval) {
+        let started = (task: Task { try await read() }, started: ContinuousClock.now, ttl: ttl)
+        reading = started
+        Task {
+            let order = try? await started.task.value
+            self.finished(order, from: started)
+        }
+        return started
     }
 
-    private func finish(_ task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval) async {
-        let order = try? await task.value
-        let finished = ContinuousClock.now
-        if reading == task { reading = nil }
-        guard let order, current.map({ $0.order.takenAt < order.takenAt }) ?? true else { return }
-        current = (order, finished + max(.milliseconds(Int64(ttl * 1000)), (finished - started) * 4))
+    private func finished(
+        _ order: QueueOrder?, from source: (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval)
+    ) {
+        if let order { keep(order, from: source) } else if reading?.task == source.task { reading = nil }
+    }
+
+    /// Makes `order` the current one when it is newer, fresh for `ttl` or four times its reading's length.
+    private func keep(_ order: QueueOrder, from source: (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval)) {
+        if reading?.task == source.task { reading = nil }
+        guard current.map({ $0.order.takenAt < order.takenAt }) ?? true else { return }
+        let now = ContinuousClock.now
+        current = (order, now + max(.milliseconds(Int64(source.ttl * 1000)), (now - source.started) * 4))
     }
 }

@@ -43,20 +43,26 @@ struct QueueOrderCacheTests {
         let first = Date(timeIntervalSince1970: 1_000)
         let order = try await cache.order(ttl: 0, notBefore: first) { await reader.read(takenAt: first) }
         #expect(order.takenAt == first && reader.calls.load(ordering: .relaxed) == 1)
-        // Past its freshness (ttl 0): the next reading is held, yet requests are answered from the old order.
+        // Once past its freshness (ttl 0, or four times the reading's length) a new reading starts
+        // behind, held here; requests are answered from the old order at once all the while.
         reader.hold()
         let second = Date(timeIntervalSince1970: 2_000)
+        for _ in 0..<500 where reader.calls.load(ordering: .relaxed) < 2 {
+            let served = try await cache.order(ttl: 0, notBefore: first) { await reader.read(takenAt: second) }
+            #expect(served.takenAt == first)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(reader.calls.load(ordering: .relaxed) == 2)
         for _ in 0..<5 {
             let served = try await cache.order(ttl: 0, notBefore: first) { await reader.read(takenAt: second) }
             #expect(served.takenAt == first)
         }
         // One reading behind them, not one each.
-        try await Task.sleep(for: .milliseconds(50))
         #expect(reader.calls.load(ordering: .relaxed) == 2)
         reader.release()
         // Once it is done, requests see the new order.
         var seen = first
-        for _ in 0..<100 where seen != second {
+        for _ in 0..<500 where seen != second {
             seen = try await cache.order(ttl: 60, notBefore: first) { await reader.read(takenAt: second) }.takenAt
             if seen != second { try await Task.sleep(for: .milliseconds(10)) }
         }
