@@ -16,6 +16,11 @@ public protocol BlobStore: Sendable {
     /// - Throws: before calling `body` when the object is absent or cannot be opened; while `body`
     ///   iterates when reading fails; and whatever `body` throws.
     func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result
+    /// Opens `range` (whole object when nil) now and returns its chunks, read as they are pulled,
+    /// holding what it opened until the sequence is gone: a delete after the open does not cut the
+    /// read short. Nil when this store cannot open ahead of reading (then use `read`).
+    /// - Throws: when the object is absent or cannot be opened.
+    func open(key: String, range: ClosedRange<Int64>?) async throws -> BlobChunks?
     /// Deletes an object; deleting an absent one is not an error.
     func delete(key: String) async throws
     /// Throws when the storage cannot be reached (readiness).
@@ -38,4 +43,9 @@ public struct BlobInfo: Sendable, Equatable {
         self.etag = etag
         self.modifiedAt = modifiedAt
     }
+}
+
+extension BlobStore {
+    /// Opening ahead is not offered: `read` serves the object.
+    public func open(key: String, range: ClosedRange<Int64>?) async throws -> BlobChunks? { nil }
 }

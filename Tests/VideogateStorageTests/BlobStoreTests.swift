@@ -55,6 +55,21 @@ struct BlobStoreTests {
     }
 
     /// A file that shrinks while it is read ends the read with an error, not with a short body.
+    @Test func anOpenedObjectIsReadWholeAfterADeleteAndAMissingOneDoesNotOpen() async throws {
+        let store = try Self.store()
+        defer { try? FileManager.default.removeItem(at: store.root) }
+        let bytes = Data((0..<300_000).map { UInt8($0 % 249) })
+        try await store.put(key: "req_2.mp4", data: bytes, contentType: "video/mp4")
+        let whole = try #require(try await store.open(key: "req_2.mp4", range: nil))
+        let part = try #require(try await store.open(key: "req_2.mp4", range: 70_000...70_099))
+        // Deleted (unlinked) after the open, as a DELETE racing a download would: the reads still get every byte.
+        try await store.delete(key: "req_2.mp4")
+        #expect(try await store.head(key: "req_2.mp4") == nil)
+        #expect(try await whole.collect(upTo: 1 << 20) == bytes)
+        #expect(try await part.collect(upTo: 1 << 20) == bytes[70_000...70_099])
+        await #expect(throws: (any Error).self) { _ = try await store.open(key: "req_2.mp4", range: nil) }
+    }
+
     @Test func aFileThatShrinksWhileReadIsAnError() async throws {
         let store = try Self.store()
         defer { try? FileManager.default.removeItem(at: store.root) }

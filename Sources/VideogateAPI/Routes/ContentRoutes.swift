@@ -88,8 +88,19 @@ struct ContentRoutes: Sendable {
         // connection is full only once the loop has run those tasks: while the loop is busy (100
         // fast clients on 2 cores) chunks piled up in its queue, 1 GB of them in 10 s. A round trip
         // through the loop every `pacedChunks` chunks keeps at most that many queued per download.
+        // Where the store can, the object is opened before the answer starts: one deleted between
+        // the HEAD above and this open is answered as missing, and one deleted after it is still
+        // sent whole (a DELETE racing a download cut the body short after a 200 had gone out).
+        let opened: BlobChunks?
+        do {
+            opened = try await blobs.open(key: key, range: readRange)
+        } catch {
+            guard try await blobs.head(key: key) == nil else { throw error }
+            if expired { throw GatewayError(.expired, "The file has expired and was deleted.") }
+            throw GatewayError(.notFound, "No such file.")
+        }
         let body = ResponseBody(contentLength: Int(length)) { writer in
-            try await blobs.read(key: key, range: readRange) { chunks in
+            func send(_ chunks: BlobChunks) async throws {
                 var queued = 0
                 for try await chunk in chunks {
                     try await writer.write(chunk)
@@ -99,6 +110,11 @@ struct ContentRoutes: Sendable {
                         queued = 0
                     }
                 }
+            }
+            if let opened {
+                try await send(opened)
+            } else {
+                try await blobs.read(key: key, range: readRange) { chunks in try await send(chunks) }
             }
             try await writer.finish(nil)
         }

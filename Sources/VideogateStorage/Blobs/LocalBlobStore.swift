@@ -55,6 +55,12 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
+    /// The file, opened now: its descriptor lives as long as the returned chunks, so a file deleted
+    /// (unlinked) after the open is still read whole.
+    public func open(key: String, range: ClosedRange<Int64>?) async throws -> BlobChunks? {
+        BlobChunks(try await FileChunks.open(path: try fileURL(key).path, range: range, chunkSize: Self.readChunkSize))
+    }
+
     /// Reads one chunk per pull, with `pread` on NIO's thread pool and nothing read ahead: a
     /// consumer that waits for a slow client holds one chunk of the file.
     public func read<Result>(key: String, range: ClosedRange<Int64>?, _ body: (BlobChunks) async throws -> Result) async throws -> Result {
