@@ -84,7 +84,13 @@ final class QueueStandings: Sendable {
 /// request whose job changed after the order was read waits for a newer one.
 actor QueueOrderCache {
     private var current: (order: QueueOrder, fresh: ContinuousClock.Instant)?
-    private var reading: (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval)?
+    /// A reading under way: its task, when it started, and how long its order stays fresh at least.
+    private struct Reading {
+        let task: Task<QueueOrder, any Error>
+        let started: ContinuousClock.Instant
+        let ttl: TimeInterval
+    }
+    private var reading: Reading?
 
     /// An order read at `notBefore` (the last change of the jobs to show) or later: the last one,
     /// even past its freshness (then a new reading starts behind), or a new one.
@@ -108,8 +114,8 @@ actor QueueOrderCache {
     /// order: a request waiting for it, or the watcher started here.
     private func startReading(
         ttl: TimeInterval, read: @escaping @Sendable () async throws -> QueueOrder
-    ) -> (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval) {
-        let started = (task: Task { try await read() }, started: ContinuousClock.now, ttl: ttl)
+    ) -> Reading {
+        let started = Reading(task: Task { try await read() }, started: ContinuousClock.now, ttl: ttl)
         reading = started
         Task {
             let order = try? await started.task.value
@@ -118,14 +124,12 @@ actor QueueOrderCache {
         return started
     }
 
-    private func finished(
-        _ order: QueueOrder?, from source: (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval)
-    ) {
+    private func finished(_ order: QueueOrder?, from source: Reading) {
         if let order { keep(order, from: source) } else if reading?.task == source.task { reading = nil }
     }
 
     /// Makes `order` the current one when it is newer, fresh for `ttl` or four times its reading's length.
-    private func keep(_ order: QueueOrder, from source: (task: Task<QueueOrder, any Error>, started: ContinuousClock.Instant, ttl: TimeInterval)) {
+    private func keep(_ order: QueueOrder, from source: Reading) {
         if reading?.task == source.task { reading = nil }
         guard current.map({ $0.order.takenAt < order.takenAt }) ?? true else { return }
         let now = ContinuousClock.now

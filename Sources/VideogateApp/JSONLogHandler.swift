@@ -28,13 +28,7 @@ public struct JSONLogHandler: LogHandler {
             "label": label,
             "source": event.source,
         ]
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        if let error = event.error {
-            merged["error.message"] = "\(error)"
-            merged["error.type"] = "\(String(reflecting: type(of: error)))"
-        }
+        let merged = LogLine.metadata(of: event, base: metadata, provider: metadataProvider)
         for (key, value) in merged { object[key] = Self.plain(value) }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         data.append(0x0A)

@@ -30,13 +30,7 @@ public struct TextLogHandler: LogHandler {
 
     /// The line written for `event`, with its newline.
     public func line(for event: LogEvent, at timestamp: String) -> String {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        if let error = event.error {
-            merged["error.message"] = "\(error)"
-            merged["error.type"] = "\(String(reflecting: type(of: error)))"
-        }
+        let merged = LogLine.metadata(of: event, base: metadata, provider: metadataProvider)
         let pretty = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return "\(timestamp) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n"
     }
@@ -49,5 +43,21 @@ public struct TextLogHandler: LogHandler {
         var buffer = [CChar](repeating: 0, count: 64)
         let written = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
         return String(decoding: buffer.prefix(written).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// What both log handlers write beside the message.
+enum LogLine {
+    /// The handler's metadata, then the task context's (the trace id), then the call's own, later
+    /// ones winning; a logged error adds `error.message` and `error.type`.
+    static func metadata(of event: LogEvent, base: Logger.Metadata, provider: Logger.MetadataProvider?) -> Logger.Metadata {
+        var merged = base
+        if let provided = provider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return merged
     }
 }

@@ -29,7 +29,7 @@ import VideogateProviders
 
     @Test(arguments: [false, true])
     func promptWithQuotesColonsPercentBackslashesAndEmojiRenders(cached: Bool) async throws {
-        // The directory name itself needs filter-graph escaping too (and concat-script quoting for the cached clip).
+        // The directory name itself needs filter-graph escaping too.
         let scratch = try ScratchDirectory("it's a [test], 100%: ok; \\ dir")
         defer { scratch.remove() }
         let destination = scratch.file("odd 'name'.mp4")
@@ -91,7 +91,7 @@ import VideogateProviders
         let lines = String(decoding: packets.stdout, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 1 + 3 * SandboxProvider.frameRate)
         #expect(lines.first == "0.000000,2.000000,K__" || lines.first == "0.000000,2.000000,K_")
-        // Joined in Swift (MP4Join writes no udta box; ffmpeg's muxer, the fallback, writes one naming itself).
+        // Joined in Swift: MP4Join writes no udta box (ffmpeg's muxer writes one naming itself).
         #expect(try Data(contentsOf: destination).range(of: Data("udta".utf8)) == nil)
         // The poster is the title card, a JPEG of the frame size.
         let posterSize = try await ProcessRunner.run(

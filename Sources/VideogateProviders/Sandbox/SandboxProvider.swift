@@ -105,8 +105,7 @@ public struct SandboxProvider: VideoProvider {
     /// Without a start image, and with a `clipCache`, the video is a title card and the cached test
     /// picture: one ffmpeg run encodes a single key frame (the test picture's first frame with the
     /// prompt on it, shown for `captionSeconds`) and writes the poster from the same frame; then
-    /// `MP4Join` copies it and the cached clip's samples into one MP4 without re-encoding (ffmpeg's
-    /// concat demuxer only if that fails). Both parts come from the same encoder settings
+    /// `MP4Join` copies it and the cached clip's samples into one MP4 without re-encoding. Both parts come from the same encoder settings
     /// (`stitchable`, a key frame every second, no B-frames), so the joined stream decodes as one.
     /// The clip itself is rendered once per frame size and length.
     ///
@@ -150,12 +149,11 @@ public struct SandboxProvider: VideoProvider {
         let directory = destination.deletingLastPathComponent()
         let stem = ".\(destination.lastPathComponent).\(UUID().uuidString)"
         let title = directory.appendingPathComponent(stem + ".title.mp4")
-        let list = directory.appendingPathComponent(stem + ".ffconcat")
         let caption = directory.appendingPathComponent(stem + ".txt")
         let video = directory.appendingPathComponent(stem + ".part.mp4")
         let posterPart = directory.appendingPathComponent(stem + ".poster.jpg")
         defer {
-            for file in [title, list, caption, video, posterPart] { try? FileManager.default.removeItem(at: file) }
+            for file in [title, caption, video, posterPart] { try? FileManager.default.removeItem(at: file) }
         }
         let fontSize = max(12, min(size.width, size.height) / 18)
         let text = SandboxCaption.layout(
@@ -163,8 +161,6 @@ public struct SandboxProvider: VideoProvider {
             width: size.width, height: size.height, fontSize: fontSize)
         do {
             try Data(text.utf8).write(to: caption)
-            // The concat demuxer's script: the card lasts `card` seconds, then the clip's own timestamps follow.
-            try Data("ffconcat version 1.0\nfile \(Self.concatPath(title))\nduration \(card)\nfile \(Self.concatPath(clip))\n".utf8).write(to: list)
         } catch {
             throw .retryable("sandbox render could not write its temporary files: \(error)", retryAfter: nil)
         }
@@ -182,11 +178,7 @@ public struct SandboxProvider: VideoProvider {
         do {
             try MP4Join.join([.init(file: title, lastSampleSeconds: Double(card)), .init(file: clip)], to: video)
         } catch {
-            // Not expected (both parts come from the same settings); ffmpeg's concat demuxer joins what Swift would not.
-            try await runRender([
-                "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-protocol_whitelist", "file",
-                "-i", list.path, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", video.path,
-            ], seconds: 1, what: "join")
+            throw .retryable("sandbox join failed: \(error)", retryAfter: nil)
         }
         if let poster {
             guard rename(posterPart.path, poster.path) == 0 else {
@@ -235,11 +227,6 @@ public struct SandboxProvider: VideoProvider {
             let tail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).suffix(1500)
             throw .retryable("sandbox \(what) render failed (ffmpeg exit \(output.exitCode)): \(tail)", retryAfter: nil)
         }
-    }
-
-    /// A path quoted for an ffconcat script.
-    static func concatPath(_ url: URL) -> String {
-        "'" + url.path.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Renders the whole video in one ffmpeg run.
